@@ -1,0 +1,167 @@
+import { Clock, Context, Effect, FiberSet, Layer } from "effect"
+import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
+import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
+import type { ReceiverIdentity } from "../domain/Notification.ts"
+import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
+import { profileFor, sameProfile } from "../monitor/ResourceProfile.ts"
+import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat } from "../monitor/resourceRules.ts"
+import type { MonitorTiming } from "../monitor/timing.ts"
+import { Outbox } from "../notify/Outbox.ts"
+import { type ActorEnvironment, actorKey, ResourceActor, supervisedActor } from "./ResourceActor.ts"
+
+/**
+ * Owns every resource actor: creates them for configured resources and on first heartbeats, routes
+ * heartbeats to them, stops them on deregistration, and reconciles them with a new configuration.
+ * All routing is synchronous so the ingress path never waits on a fiber.
+ */
+export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
+  /** A heartbeat from an authenticated client. */
+  readonly deliver: (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => void
+  readonly deregister: (client: ClientConfig, resource: string, nowMs: number) => void
+  /** Reconciles actors with a (new) configuration: adds, updates and removes. */
+  readonly applyConfig: (config: ReceiverConfig) => void
+  /** Runs the rare check over every actor, yielding now and then so ingress keeps flowing. */
+  readonly rareCheck: Effect.Effect<void>
+  readonly moment: (nowMs: number) => MonitorMoment
+  readonly find: (client: string, resource: string) => ResourceActor | undefined
+  readonly actors: () => IterableIterator<ResourceActor>
+  readonly size: () => number
+  readonly restarts: () => number
+  readonly startedAtMs: number
+}>()("heartbeat-mesh/actors/ResourceSupervisor") {}
+
+export interface SupervisorOptions {
+  readonly timing: MonitorTiming
+  readonly receiver: ReceiverIdentity
+}
+
+const rareCheckBatch = 5000
+
+export const layerResourceSupervisor = (options: SupervisorOptions) =>
+  Layer.effect(
+    ResourceSupervisor,
+    Effect.gen(function*() {
+      const outbox = yield* Outbox
+      const run = yield* FiberSet.makeRuntime<never, void, never>()
+      const startedAtMs = yield* Clock.currentTimeMillis
+      const graceEndsMs = startedAtMs + options.timing.graceMs
+      const actors = new Map<string, ResourceActor>()
+      let lastHeartbeatAnywhereMs: number | undefined = undefined
+      let restarts = 0
+
+      const moment = (nowMs: number): MonitorMoment => ({
+        nowMs,
+        timing: options.timing,
+        graceEndsMs,
+        lastHeartbeatAnywhereMs,
+        receiver: options.receiver
+      })
+
+      const env: ActorEnvironment = {
+        moment,
+        emit: outbox.enqueueAll,
+        onRestart: () => {
+          restarts++
+        }
+      }
+
+      const stop = (actor: ResourceActor) => {
+        actor.fiber?.interruptUnsafe()
+        actor.fiber = undefined
+      }
+
+      /** (Re)starts the actor's fiber: used on creation and when its next deadline moved earlier. */
+      const start = (actor: ResourceActor) => {
+        stop(actor)
+        // "Due now": the new fiber's first step computes the real wake time, and until then no
+        // other heartbeat needs to restart it.
+        actor.wakeAt = Number.NEGATIVE_INFINITY
+        actor.fiber = run(supervisedActor(actor, env))
+      }
+
+      const deliver = (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => {
+        const key = actorKey(client.name, heartbeat.resource)
+        let actor = actors.get(key)
+        const isNew = actor === undefined
+        if (actor === undefined) {
+          actor = new ResourceActor(key, profileFor(client, heartbeat.resource), neverHeard)
+          actors.set(key, actor)
+        }
+        const now = moment(nowMs)
+        const transition = receiveHeartbeat(actor.state, actor.profile, heartbeat, now)
+        actor.state = transition.state
+        lastHeartbeatAnywhereMs = nowMs
+        if (transition.notifications.length > 0) outbox.enqueueAll(transition.notifications)
+        // A routine heartbeat only moves the deadline later: the sleeping fiber will find that out
+        // when it wakes. Only an idle actor or an earlier deadline (shorter timeout) needs its fiber.
+        const deadline = deadlineOf(actor.state, actor.profile, now)
+        if (isNew || actor.wakeAt === undefined || (deadline !== undefined && deadline < actor.wakeAt)) {
+          start(actor)
+        }
+      }
+
+      const deregisterResource = (client: ClientConfig, resource: string, nowMs: number) => {
+        const key = actorKey(client.name, resource)
+        const actor = actors.get(key)
+        const profile = actor?.profile ?? profileFor(client, resource)
+        const transition = deregister(profile, moment(nowMs))
+        outbox.enqueueAll(transition.notifications)
+        if (actor === undefined) return
+        if (profile.configured) {
+          actor.state = transition.state
+          start(actor)
+        } else {
+          stop(actor)
+          actors.delete(key)
+        }
+      }
+
+      const applyConfig = (config: ReceiverConfig) => {
+        const clients = new Map(config.clients.map((client) => [client.name, client]))
+        for (const [key, actor] of actors) {
+          const client = clients.get(actor.profile.client)
+          const profile = client === undefined ? undefined : profileFor(client, actor.profile.resource)
+          const heard = actor.state.lastSeenMs !== undefined
+          if (profile === undefined || (!profile.configured && !heard)) {
+            stop(actor)
+            actors.delete(key)
+          } else if (!sameProfile(profile, actor.profile)) {
+            actor.profile = profile
+            start(actor)
+          }
+        }
+        for (const client of config.clients) {
+          for (const resource of client.resources.keys()) {
+            const key = actorKey(client.name, resource)
+            if (actors.has(key)) continue
+            const actor = new ResourceActor(key, profileFor(client, resource), neverHeard)
+            actors.set(key, actor)
+            start(actor)
+          }
+        }
+      }
+
+      const rareCheckAll = Effect.gen(function*() {
+        let done = 0
+        for (const actor of actors.values()) {
+          const now = yield* Clock.currentTimeMillis
+          const notifications = rareCheck(actor.state, actor.profile, moment(now))
+          if (notifications.length > 0) outbox.enqueueAll(notifications)
+          if (++done % rareCheckBatch === 0) yield* Effect.yieldNow
+        }
+      })
+
+      return ResourceSupervisor.of({
+        deliver,
+        deregister: deregisterResource,
+        applyConfig,
+        rareCheck: rareCheckAll,
+        moment,
+        find: (client, resource) => actors.get(actorKey(client, resource)),
+        actors: () => actors.values(),
+        size: () => actors.size,
+        restarts: () => restarts,
+        startedAtMs
+      })
+    })
+  )

@@ -1,0 +1,223 @@
+import { hostname } from "node:os"
+import { Effect, Result, Schema } from "effect"
+import { readFile } from "node:fs/promises"
+import { defaultOrigin, type ReceiverIdentity } from "../domain/Notification.ts"
+import { Severity, severities } from "../domain/Severity.ts"
+import { defaultTiming, type MonitorTiming } from "../monitor/timing.ts"
+import { describeSchemaIssues } from "./configIssues.ts"
+import { parseYaml } from "./yamlDocument.ts"
+
+export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
+export const notifierKinds = ["notify_devilry", "stdout"] as const
+export type NotifierKind = (typeof notifierKinds)[number]
+
+export interface ResourceConfig {
+  readonly severity?: Severity
+  readonly environment?: string
+  readonly service?: string
+  readonly location?: string
+}
+
+export interface ClientConfig {
+  readonly name: string
+  readonly token: string
+  readonly timeoutMinutes: number
+  readonly severity?: Severity
+  /** Resources this client is expected to send; keyed by resource name. */
+  readonly resources: ReadonlyMap<string, ResourceConfig>
+}
+
+export interface ReceiverConfig {
+  readonly timing: MonitorTiming
+  readonly receiver: ReceiverIdentity
+  readonly notifier: NotifierKind
+  readonly notifyDevilryCmd: string
+  /** Pause between two notifications sent (pacing). */
+  readonly notifyDevilrySleepMs: number
+  /** Longest a notify_devilry run may take before it is killed and counted as failed. */
+  readonly notifyDevilryTimeoutMs: number
+  /** Notification backlog that counts as a storm. */
+  readonly queueThreshold: number
+  readonly clients: ReadonlyArray<ClientConfig>
+  /** Things that do not stop the receiver but that the operator should hear about. */
+  readonly warnings: ReadonlyArray<string>
+}
+
+const expected = (message: string) => ({ message })
+
+const seconds = (what: string, minimum: "positive" | "non-negative") => {
+  const message = `expected a ${minimum} number of seconds${what}`
+  const base = Schema.Finite.annotate(expected(message))
+  return minimum === "positive"
+    ? base.check(Schema.isGreaterThan(0, expected(message)))
+    : base.check(Schema.isGreaterThanOrEqualTo(0, expected(message)))
+}
+
+const minutesMessage = "expected a positive number of minutes"
+const Minutes = Schema.Finite.annotate(expected(minutesMessage)).check(
+  Schema.isGreaterThan(0, expected(minutesMessage))
+)
+
+const Text = (what: string) =>
+  Schema.String.annotate(expected(`expected ${what}`)).check(Schema.isMinLength(1, expected(`expected ${what}`)))
+
+const SeverityName = Severity.annotate(expected(`expected one of ${severities.join(", ")}`))
+
+const ResourceEntry = Schema.NullOr(
+  Schema.Struct({
+    severity: Schema.optionalKey(SeverityName),
+    environment: Schema.optionalKey(Text("a non-empty string")),
+    service: Schema.optionalKey(Text("a non-empty string")),
+    location: Schema.optionalKey(Text("a non-empty string"))
+  }).annotate(expected("expected a mapping of resource settings (severity, environment, service, location) or {}"))
+)
+
+const ClientEntry = Schema.Struct({
+  token: Text("a non-empty string (quote tokens that look like numbers)"),
+  timeout: Minutes,
+  severity: Schema.optionalKey(SeverityName),
+  resources: Schema.optionalKey(
+    Schema.NullOr(
+      Schema.Record(Schema.String, ResourceEntry).annotate(expected("expected a mapping of resource names"))
+    )
+  )
+}).annotate(expected("expected a mapping with token and timeout"))
+
+const ReceiverYaml = Schema.Struct({
+  enabled: Schema.Literal(true).annotate(expected("the receiver is disabled: set `enabled: true` to run it")),
+  notify_devilry_sleep: Schema.optionalKey(seconds("", "non-negative")),
+  notify_devilry_timeout: Schema.optionalKey(seconds("", "positive")),
+  notify_devilry_cmd: Schema.optionalKey(Text("a command path")),
+  queue_threshold: Schema.optionalKey(
+    Schema.Int.annotate(expected("expected a positive whole number")).check(
+      Schema.isGreaterThan(0, expected("expected a positive whole number"))
+    )
+  ),
+  check_interval: Schema.optionalKey(seconds("", "positive")),
+  timeout_jitter: Schema.optionalKey(seconds("", "non-negative")),
+  grace_period: Schema.optionalKey(seconds("", "non-negative")),
+  rare_check_interval: Schema.optionalKey(seconds("", "positive")),
+  receiver_name: Schema.optionalKey(Text("a non-empty string")),
+  origin: Schema.optionalKey(Text("a non-empty string")),
+  notifier: Schema.optionalKey(
+    Schema.Literals(notifierKinds).annotate(expected(`expected one of ${notifierKinds.join(", ")}`))
+  ),
+  clients: Schema.optionalKey(
+    Schema.NullOr(Schema.Record(Schema.String, ClientEntry).annotate(expected("expected a mapping of client names")))
+  )
+}).annotate(expected("expected a mapping of receiver settings"))
+
+type ReceiverYaml = typeof ReceiverYaml.Type
+
+/** Keys that later features read from the same file; known here so they raise no warning. */
+const reservedTopLevelKeys = ["state_dir", "http", "heartbeat_dir"]
+const knownKeys = {
+  top: [...Object.keys(ReceiverYaml.fields), ...reservedTopLevelKeys],
+  client: Object.keys(ClientEntry.fields),
+  resource: ["severity", "environment", "service", "location"]
+}
+
+const unknownKeys = (value: unknown, known: ReadonlyArray<string>, where: string): Array<string> =>
+  value !== null && typeof value === "object"
+    ? Object.keys(value)
+      .filter((key) => !known.includes(key))
+      .map((key) => `${where}${key}: unknown setting, ignored`)
+    : []
+
+const warningsFor = (raw: unknown): Array<string> => {
+  const warnings = unknownKeys(raw, knownKeys.top, "")
+  const clients = (raw as { clients?: unknown }).clients
+  if (clients !== null && typeof clients === "object") {
+    for (const [name, client] of Object.entries(clients)) {
+      warnings.push(...unknownKeys(client, knownKeys.client, `clients.${name}.`))
+      const resources = (client as { resources?: unknown } | null)?.resources
+      if (resources !== null && typeof resources === "object") {
+        for (const [resource, settings] of Object.entries(resources)) {
+          warnings.push(...unknownKeys(settings, knownKeys.resource, `clients.${name}.resources.${resource}.`))
+        }
+      }
+    }
+  }
+  return warnings
+}
+
+const duplicateTokenProblems = (clients: ReadonlyArray<readonly [string, { readonly token: string }]>) => {
+  const owners = new Map<string, string>()
+  const problems: Array<string> = []
+  for (const [name, client] of clients) {
+    const owner = owners.get(client.token)
+    if (owner === undefined) owners.set(client.token, name)
+    else problems.push(`clients.${name}.token: the same token as client ${owner}; every client needs its own token`)
+  }
+  return problems
+}
+
+const toConfig = (yaml: ReceiverYaml, warnings: ReadonlyArray<string>, host: string): ReceiverConfig => {
+  const ms = (value: number | undefined, fallback: number) => value === undefined ? fallback : value * 1000
+  const timing: MonitorTiming = {
+    checkIntervalMs: ms(yaml.check_interval, defaultTiming.checkIntervalMs),
+    jitterMs: ms(yaml.timeout_jitter, defaultTiming.jitterMs),
+    graceMs: ms(yaml.grace_period, defaultTiming.graceMs),
+    rareCheckIntervalMs: ms(yaml.rare_check_interval, defaultTiming.rareCheckIntervalMs)
+  }
+  const clients = Object.entries(yaml.clients ?? {}).map(([name, client]): ClientConfig => ({
+    name,
+    token: client.token,
+    timeoutMinutes: client.timeout,
+    ...(client.severity === undefined ? {} : { severity: client.severity }),
+    resources: new Map(Object.entries(client.resources ?? {}).map(([resource, settings]) => [resource, settings ?? {}]))
+  }))
+  return {
+    timing,
+    receiver: { name: yaml.receiver_name ?? host, origin: yaml.origin ?? defaultOrigin },
+    notifier: yaml.notifier ?? "notify_devilry",
+    notifyDevilryCmd: yaml.notify_devilry_cmd ?? defaultNotifyDevilryCmd,
+    notifyDevilrySleepMs: ms(yaml.notify_devilry_sleep, 1000),
+    notifyDevilryTimeoutMs: ms(yaml.notify_devilry_timeout, 30_000),
+    queueThreshold: yaml.queue_threshold ?? 1000,
+    clients,
+    warnings: clients.length === 0 ? [...warnings, "clients: none configured, every heartbeat will be refused"] : warnings
+  }
+}
+
+const decodeReceiverYaml = Schema.decodeUnknownResult(ReceiverYaml)
+
+/**
+ * Validates receiver.yaml text. Every problem is listed at once, each with its path and what was
+ * expected; the result is either a complete configuration or the full list of problems.
+ */
+export const parseReceiverConfig = (
+  text: string,
+  host: string = hostname()
+): Result.Result<ReceiverConfig, ReadonlyArray<string>> => {
+  const parsed = parseYaml(text)
+  if (parsed.errors.length > 0) return Result.fail(parsed.errors)
+  const decoded = decodeReceiverYaml(parsed.value, { errors: "all" })
+  if (Result.isFailure(decoded)) return Result.fail(describeSchemaIssues(decoded.failure, parsed.value))
+  const duplicates = duplicateTokenProblems(Object.entries(decoded.success.clients ?? {}))
+  if (duplicates.length > 0) return Result.fail(duplicates)
+  return Result.succeed(toConfig(decoded.success, warningsFor(parsed.value), host))
+}
+
+export class ReceiverConfigError extends Schema.TaggedError<ReceiverConfigError>()("ReceiverConfigError", {
+  source: Schema.String,
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    const count = this.problems.length
+    return `${this.source}: ${count} problem${count === 1 ? "" : "s"}, the receiver will not start:\n` +
+      this.problems.map((problem) => `  - ${problem}`).join("\n")
+  }
+}
+
+/** Reads and validates a receiver.yaml file. */
+export const loadReceiverConfig = Effect.fnUntraced(function*(path: string) {
+  const text = yield* Effect.tryPromise({
+    try: () => readFile(path, "utf8"),
+    catch: (cause) =>
+      new ReceiverConfigError({ source: path, problems: [`cannot read the file: ${(cause as Error).message}`] })
+  })
+  const result = parseReceiverConfig(text)
+  if (Result.isFailure(result)) return yield* new ReceiverConfigError({ source: path, problems: result.failure })
+  return result.success
+})

@@ -1,0 +1,41 @@
+import type { ClientConfig, ResourceConfig } from "../config/ReceiverConfig.ts"
+import { defaultAlertSeverity, type Severity } from "../domain/Severity.ts"
+
+/**
+ * What the configuration says about one resource, resolved once per configuration load so the
+ * per-heartbeat path reads plain fields. A resource discovered from heartbeats gets its client's
+ * defaults and `configured: false`.
+ */
+export interface ResourceProfile {
+  readonly client: string
+  readonly resource: string
+  readonly configured: boolean
+  readonly clientTimeoutMinutes: number
+  /** Resource's severity, else the client's, else critical. */
+  readonly severity: Severity
+  readonly service: string
+  readonly environment: string | undefined
+  readonly location: string | undefined
+}
+
+export const defaultService = "heartbeat"
+
+export const profileFor = (
+  client: ClientConfig,
+  resource: string,
+  settings: ResourceConfig | undefined = client.resources.get(resource)
+): ResourceProfile => ({
+  client: client.name,
+  resource,
+  configured: settings !== undefined,
+  clientTimeoutMinutes: client.timeoutMinutes,
+  severity: settings?.severity ?? client.severity ?? defaultAlertSeverity,
+  service: settings?.service ?? defaultService,
+  environment: settings?.environment,
+  location: settings?.location
+})
+
+export const sameProfile = (a: ResourceProfile, b: ResourceProfile): boolean =>
+  a.client === b.client && a.resource === b.resource && a.configured === b.configured &&
+  a.clientTimeoutMinutes === b.clientTimeoutMinutes && a.severity === b.severity && a.service === b.service &&
+  a.environment === b.environment && a.location === b.location

@@ -1,0 +1,74 @@
+import { Clock, Context, Effect, Layer } from "effect"
+import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
+import { factsOf, type WireHeartbeat } from "../domain/Heartbeat.ts"
+import { layerReceiverMonitor } from "../actors/ReceiverMonitor.ts"
+import { layerResourceSupervisor, ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
+import { TokenIndex } from "../ingress/TokenIndex.ts"
+import { layerOutbox } from "../notify/Outbox.ts"
+
+export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
+
+/**
+ * The receiver's front door for validated heartbeats: authenticates the token, then hands the
+ * heartbeat to the supervisor, which routes it to its resource actor.
+ */
+export class ReceiverEngine extends Context.Service<ReceiverEngine, {
+  /** Synchronous, for the socket's hot path; `nowMs` must come from the receiver's Clock. */
+  readonly accept: (heartbeat: WireHeartbeat, nowMs: number) => IngestOutcome
+  readonly ingest: (heartbeat: WireHeartbeat) => Effect.Effect<IngestOutcome>
+  /** Takes a new configuration into use: tokens, clients, configured resources, severities. */
+  readonly applyConfig: (config: ReceiverConfig) => void
+  readonly config: () => ReceiverConfig
+}>()("heartbeat-mesh/receiver/ReceiverEngine") {}
+
+const layerEngine = (initial: ReceiverConfig) =>
+  Layer.effect(
+    ReceiverEngine,
+    Effect.gen(function*() {
+      const supervisor = yield* ResourceSupervisor
+      let config = initial
+      let tokens = new TokenIndex(initial.clients)
+      supervisor.applyConfig(initial)
+
+      const accept = (heartbeat: WireHeartbeat, nowMs: number): IngestOutcome => {
+        const client = tokens.lookup(heartbeat.token)
+        if (client === undefined) return "unknown_token"
+        if (heartbeat.deregister === true) {
+          supervisor.deregister(client, heartbeat.resource, nowMs)
+          return "deregistered"
+        }
+        supervisor.deliver(client, factsOf(heartbeat), nowMs)
+        return "accepted"
+      }
+
+      return ReceiverEngine.of({
+        accept,
+        ingest: (heartbeat) => Effect.map(Clock.currentTimeMillis, (nowMs) => accept(heartbeat, nowMs)),
+        applyConfig: (next) => {
+          // Timing and identity are fixed for the life of the process; clients and resources follow the file.
+          config = { ...next, timing: initial.timing, receiver: initial.receiver }
+          tokens = new TokenIndex(next.clients)
+          supervisor.applyConfig(config)
+        },
+        config: () => config
+      })
+    })
+  )
+
+/**
+ * The whole monitoring engine for one configuration: outbox, supervisor with its actors, the
+ * receiver-level monitor and the engine front door. Needs a Notifier.
+ */
+export const layerReceiverCore = (config: ReceiverConfig) =>
+  Layer.mergeAll(layerEngine(config), layerReceiverMonitor(config.timing)).pipe(
+    Layer.provideMerge(layerResourceSupervisor({ timing: config.timing, receiver: config.receiver })),
+    Layer.provideMerge(
+      layerOutbox({
+        receiver: config.receiver,
+        pacingMs: config.notifyDevilrySleepMs,
+        queueThreshold: config.queueThreshold,
+        retries: 1,
+        retryDelayMs: 1000
+      })
+    )
+  )

@@ -1,0 +1,81 @@
+import { Effect, Layer, Result } from "effect"
+import { TestClock } from "effect/testing"
+import { parseReceiverConfig, type ReceiverConfig } from "../../src/config/ReceiverConfig.ts"
+import type { WireHeartbeat } from "../../src/domain/Heartbeat.ts"
+import type { Notification } from "../../src/domain/Notification.ts"
+import { layerTest, RecordedNotifications } from "../../src/notify/Notifier.ts"
+import { Outbox } from "../../src/notify/Outbox.ts"
+import { layerReceiverCore, ReceiverEngine } from "../../src/receiver/ReceiverEngine.ts"
+
+export const receiverName = "receiver.test"
+
+/** Parses a receiver.yaml text that a test expects to be valid. */
+export const configFrom = (yaml: string): ReceiverConfig => {
+  const result = parseReceiverConfig(yaml, receiverName)
+  if (Result.isFailure(result)) throw new Error(`test config invalid:\n${result.failure.join("\n")}`)
+  return result.success
+}
+
+/** The SPEC example shape with the deployed timing defaults and no pacing. */
+export const standardYaml = `
+enabled: true
+notify_devilry_sleep: 0
+clients:
+  Client1:
+    token: aaaaaaaa
+    timeout: 1
+    severity: major
+    resources:
+      host1.example.com:
+        severity: minor
+        environment: infra
+        service: database
+        location: dc1
+      host2.example.com: {}
+  Client2:
+    token: bbbbbbbb
+    timeout: 2
+    resources: {}
+`
+
+/** The receiver engine on the test notifier, for an `it.effect` test (TestClock at 0). */
+export const receiverLayer = (yaml: string = standardYaml) =>
+  layerReceiverCore(configFrom(yaml)).pipe(Layer.provideMerge(layerTest))
+
+/** Sends one heartbeat at the current TestClock time. */
+export const send = (token: string, resource: string, extra: Partial<WireHeartbeat> = {}) =>
+  ReceiverEngine.use((engine) => engine.ingest({ token, resource, ...extra }))
+
+/** Lets every fiber due by now run, and the outbox hand everything to the notifier. */
+export const settle = Effect.gen(function*() {
+  yield* Effect.yieldNow
+  const outbox = yield* Outbox
+  yield* outbox.drained
+})
+
+/** Moves the TestClock to an absolute time in seconds since start, then settles. */
+export const at = (seconds: number) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(seconds * 1000)
+    yield* settle
+  })
+
+/** The notifications recorded since the last call, then forgets them. */
+export const takeSent = Effect.gen(function*() {
+  const recorded = yield* RecordedNotifications
+  const all = recorded.all()
+  recorded.clear()
+  return all
+})
+
+export const eventsOf = (notifications: ReadonlyArray<Notification>) =>
+  notifications.map((notification) => `${notification.event}:${notification.resource}`)
+
+/** Sends a heartbeat for `resource` every `everySeconds` from `from` to `to` (inclusive), settling at each. */
+export const keepAlive = (token: string, resource: string, from: number, to: number, everySeconds: number) =>
+  Effect.gen(function*() {
+    for (let t = from; t <= to; t += everySeconds) {
+      yield* at(t)
+      yield* send(token, resource)
+    }
+  })
