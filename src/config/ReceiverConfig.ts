@@ -45,18 +45,19 @@ export interface ReceiverConfig {
 
 const expected = (message: string) => ({ message })
 
-const seconds = (what: string, minimum: "positive" | "non-negative") => {
-  const message = `expected a ${minimum} number of seconds${what}`
-  const base = Schema.Finite.annotate(expected(message))
-  return minimum === "positive"
-    ? base.check(Schema.isGreaterThan(0, expected(message)))
-    : base.check(Schema.isGreaterThanOrEqualTo(0, expected(message)))
-}
+/** A number with one message for every way it can be wrong (not a number, not finite, out of range). */
+const numberExpected = (message: string, range: "positive" | "non-negative") =>
+  Schema.Number.annotate(expected(message)).check(
+    Schema.isFinite(expected(message)),
+    range === "positive"
+      ? Schema.isGreaterThan(0, expected(message))
+      : Schema.isGreaterThanOrEqualTo(0, expected(message))
+  )
 
-const minutesMessage = "expected a positive number of minutes"
-const Minutes = Schema.Finite.annotate(expected(minutesMessage)).check(
-  Schema.isGreaterThan(0, expected(minutesMessage))
-)
+const seconds = (range: "positive" | "non-negative") =>
+  numberExpected(`expected a ${range} number of seconds`, range)
+
+const Minutes = numberExpected("expected a positive number of minutes", "positive")
 
 const Text = (what: string) =>
   Schema.String.annotate(expected(`expected ${what}`)).check(Schema.isMinLength(1, expected(`expected ${what}`)))
@@ -85,18 +86,18 @@ const ClientEntry = Schema.Struct({
 
 const ReceiverYaml = Schema.Struct({
   enabled: Schema.Literal(true).annotate(expected("the receiver is disabled: set `enabled: true` to run it")),
-  notify_devilry_sleep: Schema.optionalKey(seconds("", "non-negative")),
-  notify_devilry_timeout: Schema.optionalKey(seconds("", "positive")),
+  notify_devilry_sleep: Schema.optionalKey(seconds("non-negative")),
+  notify_devilry_timeout: Schema.optionalKey(seconds("positive")),
   notify_devilry_cmd: Schema.optionalKey(Text("a command path")),
   queue_threshold: Schema.optionalKey(
     Schema.Int.annotate(expected("expected a positive whole number")).check(
       Schema.isGreaterThan(0, expected("expected a positive whole number"))
     )
   ),
-  check_interval: Schema.optionalKey(seconds("", "positive")),
-  timeout_jitter: Schema.optionalKey(seconds("", "non-negative")),
-  grace_period: Schema.optionalKey(seconds("", "non-negative")),
-  rare_check_interval: Schema.optionalKey(seconds("", "positive")),
+  check_interval: Schema.optionalKey(seconds("positive")),
+  timeout_jitter: Schema.optionalKey(seconds("non-negative")),
+  grace_period: Schema.optionalKey(seconds("non-negative")),
+  rare_check_interval: Schema.optionalKey(seconds("positive")),
   receiver_name: Schema.optionalKey(Text("a non-empty string")),
   origin: Schema.optionalKey(Text("a non-empty string")),
   notifier: Schema.optionalKey(

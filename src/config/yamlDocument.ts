@@ -10,15 +10,12 @@ export interface YamlParseResult {
  * `007` or `1.10`) keep the text the user wrote, so they stay distinct strings.
  */
 export const parseYaml = (text: string): YamlParseResult => {
-  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false })
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true })
   if (doc.errors.length > 0) {
     return {
       value: undefined,
-      errors: doc.errors.map((error) => {
-        const at = error.linePos?.[0]
-        const where = at === undefined ? "" : ` (line ${at.line}, column ${at.col})`
-        return `${error.message.split("\n")[0]}${where}`
-      })
+      // With prettyErrors the first line of each message ends in "at line L, column C:".
+      errors: doc.errors.map((error) => (error.message.split("\n")[0] ?? error.code).replace(/:$/, ""))
     }
   }
   YAML.visit(doc, {

@@ -1,0 +1,155 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { ActorProbe, type ResourceActor } from "../src/actors/ResourceActor.ts"
+import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
+import { RecordedNotifications } from "../src/notify/Notifier.ts"
+import { Outbox } from "../src/notify/Outbox.ts"
+import { at, eventsOf, receiverLayer, receiverName, send, takeSent } from "./support/receiverHarness.ts"
+
+describe("actor supervision", () => {
+  // Crashes host1's actor once, at the wake that would have sent its first timeout (t = 220 s).
+  let crashed = 0
+  const crashHost1Once = (actor: ResourceActor) => {
+    if (actor.profile.resource === "host1.example.com" && actor.wakeAt === 220_000 && crashed === 0) {
+      crashed++
+      throw new Error("simulated bug in host1's actor")
+    }
+  }
+  const layer = receiverLayer().pipe(Layer.provide(Layer.succeed(ActorProbe)(crashHost1Once)))
+
+  it.effect("a crashing actor is restarted with its state; the others never notice", () =>
+    Effect.gen(function*() {
+      yield* at(100)
+      yield* send("aaaaaaaa", "host1.example.com")
+      yield* send("aaaaaaaa", "host2.example.com")
+      for (let t = 100; t <= 280; t += 30) {
+        yield* at(t)
+        yield* send("bbbbbbbb", "keepalive.example.com")
+      }
+      yield* at(281)
+      const timeouts = (yield* takeSent)
+        .filter((n) => n.event === "heartbeat_mesh_heartbeat_timeout")
+        .map((n) => [n.resource, n.value])
+      // host2 on time at 220 and 280; host1 one restart delay (1 s) late, then on its own rhythm.
+      assert.deepStrictEqual(timeouts, [
+        ["host2.example.com", 120],
+        ["host1.example.com", 121],
+        ["host2.example.com", 180],
+        ["host1.example.com", 181]
+      ])
+      assert.strictEqual(crashed, 1)
+      const supervisor = yield* ResourceSupervisor
+      assert.strictEqual(supervisor.restarts(), 1)
+      assert.strictEqual(supervisor.find("Client1", "host1.example.com")?.restarts, 1)
+      // The restarted actor still takes heartbeats: host1 comes back.
+      yield* at(290)
+      yield* send("aaaaaaaa", "host1.example.com")
+      yield* at(291)
+      assert.deepStrictEqual(eventsOf(yield* takeSent), [
+        "heartbeat_mesh_heartbeat_comeback:host1.example.com",
+        "heartbeat_mesh_heartbeat_ok:host1.example.com"
+      ])
+    }).pipe(Effect.provide(layer)))
+})
+
+const pacedYaml = `
+enabled: true
+notify_devilry_sleep: 1
+queue_threshold: 4
+clients:
+  Client1:
+    token: aaaaaaaa
+    timeout: 5
+`
+
+/** Advances the TestClock by whole seconds, letting the paced sender run at each. */
+const advanceSeconds = (seconds: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < seconds; i++) {
+      yield* TestClock.adjust(1000)
+      yield* Effect.yieldNow
+    }
+  })
+
+describe("outbox pacing and queue threshold", () => {
+  it.effect("a failed send is retried once, then counted and dropped; the next one goes through", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(100_000)
+      const recorded = yield* RecordedNotifications
+      recorded.failNext(2)
+      yield* send("aaaaaaaa", "lost")
+      yield* advanceSeconds(2) // attempt, 1 s retry delay, attempt: both fail
+      yield* send("aaaaaaaa", "kept")
+      yield* advanceSeconds(2)
+      assert.deepStrictEqual(eventsOf(recorded.all()), ["heartbeat_mesh_heartbeat_new:kept"])
+      const outbox = yield* Outbox
+      assert.deepStrictEqual(outbox.counters(), { sent: 1, failed: 1, queued: 0, shed: 0 })
+    }).pipe(Effect.provide(receiverLayer(pacedYaml))))
+
+  it.effect("sends one notification per notify_devilry_sleep", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(100_000)
+      yield* send("aaaaaaaa", "a")
+      yield* send("aaaaaaaa", "b")
+      yield* send("aaaaaaaa", "c")
+      yield* Effect.yieldNow
+      const recorded = yield* RecordedNotifications
+      assert.deepStrictEqual(eventsOf(recorded.all()), ["heartbeat_mesh_heartbeat_new:a"])
+      yield* TestClock.adjust(999)
+      assert.strictEqual(recorded.all().length, 1)
+      yield* advanceSeconds(1)
+      assert.strictEqual(recorded.all().length, 2)
+      yield* advanceSeconds(1)
+      assert.deepStrictEqual(eventsOf(recorded.all()), [
+        "heartbeat_mesh_heartbeat_new:a",
+        "heartbeat_mesh_heartbeat_new:b",
+        "heartbeat_mesh_heartbeat_new:c"
+      ])
+    }).pipe(Effect.provide(receiverLayer(pacedYaml))))
+
+  it.effect("at the threshold: the critical event first, the backlog coalesced per resource and event, and it keeps running", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(100_000)
+      const recorded = yield* RecordedNotifications
+      yield* send("aaaaaaaa", "a") // sent at once; the sender then sleeps 1 s
+      yield* Effect.yieldNow
+      yield* send("aaaaaaaa", "b")
+      yield* send("aaaaaaaa", "c")
+      yield* send("aaaaaaaa", "a", { deregister: true })
+      yield* send("aaaaaaaa", "a") // backlog reaches 4: storm
+      // While shedding, newer notifications replace older ones of the same resource and event.
+      yield* send("aaaaaaaa", "a", { deregister: true })
+      yield* send("aaaaaaaa", "a")
+      yield* send("aaaaaaaa", "b", { deregister: true })
+      yield* send("aaaaaaaa", "b")
+      yield* advanceSeconds(10)
+      const sent = recorded.all()
+      assert.deepStrictEqual(eventsOf(sent), [
+        "heartbeat_mesh_heartbeat_new:a",
+        `heartbeat_mesh_receiver_queue_threshold_reached:${receiverName}`,
+        "heartbeat_mesh_heartbeat_new:c",
+        "heartbeat_mesh_heartbeat_deregistered:a",
+        "heartbeat_mesh_heartbeat_new:a",
+        "heartbeat_mesh_heartbeat_deregistered:b",
+        "heartbeat_mesh_heartbeat_new:b"
+      ])
+      assert.deepStrictEqual(sent[1], {
+        severity: "critical",
+        event: "heartbeat_mesh_receiver_queue_threshold_reached",
+        text: `Notification backlog on receiver ${receiverName} reached 4 (threshold 4): ` +
+          "older notifications are coalesced, the latest state of every resource is kept",
+        resource: receiverName,
+        service: "heartbeat",
+        group: receiverName,
+        value: 4,
+        origin: "heartbeat_mesh/receiver",
+        attributes: { receiver: receiverName }
+      })
+      // Still running: a new resource is announced as usual.
+      recorded.clear()
+      yield* send("aaaaaaaa", "d")
+      yield* advanceSeconds(1)
+      assert.deepStrictEqual(eventsOf(recorded.all()), ["heartbeat_mesh_heartbeat_new:d"])
+    }).pipe(Effect.provide(receiverLayer(pacedYaml))))
+})
