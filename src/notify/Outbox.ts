@@ -31,6 +31,8 @@ export interface OutboxOptions {
   /** Extra attempts for a failed send before the notification is given up (and counted). */
   readonly retries: number
   readonly retryDelayMs: number
+  /** On shutdown, how long queued notifications may still take to go out. */
+  readonly drainOnCloseMs: number
 }
 
 export const layerOutbox = (options: OutboxOptions) =>
@@ -92,6 +94,16 @@ export const layerOutbox = (options: OutboxOptions) =>
         }
       })
       yield* Effect.forkScoped(sendLoop)
+      // Runs before the send loop is interrupted (finalizers run in reverse order).
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          if (backlog.size === 0) return
+          const left = yield* idle.await.pipe(Effect.timeoutOption(options.drainOnCloseMs))
+          if (left._tag === "None") {
+            yield* Effect.logError("shutting down with notifications still queued", { queued: backlog.size })
+          }
+        })
+      )
 
       return Outbox.of({
         enqueue,

@@ -1,5 +1,5 @@
 import { Clock, Context, Effect, Layer } from "effect"
-import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
+import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { factsOf, type WireHeartbeat } from "../domain/Heartbeat.ts"
 import { layerReceiverMonitor } from "../actors/ReceiverMonitor.ts"
 import { layerResourceSupervisor, ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
@@ -7,6 +7,14 @@ import { TokenIndex } from "../ingress/TokenIndex.ts"
 import { layerOutbox } from "../notify/Outbox.ts"
 
 export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
+
+/**
+ * Sees every authenticated heartbeat after it reached its actor (heartbeat files, state store).
+ * Must be cheap and must not throw: it runs on the socket's hot path.
+ */
+export const HeartbeatTap = Context.Reference<
+  (client: ClientConfig, heartbeat: WireHeartbeat, nowMs: number) => void
+>("heartbeat-mesh/receiver/HeartbeatTap", { defaultValue: () => () => {} })
 
 /**
  * The receiver's front door for validated heartbeats: authenticates the token, then hands the
@@ -26,6 +34,7 @@ const layerEngine = (initial: ReceiverConfig) =>
     ReceiverEngine,
     Effect.gen(function*() {
       const supervisor = yield* ResourceSupervisor
+      const tap = yield* HeartbeatTap
       let config = initial
       let tokens = new TokenIndex(initial.clients)
       supervisor.applyConfig(initial)
@@ -35,9 +44,11 @@ const layerEngine = (initial: ReceiverConfig) =>
         if (client === undefined) return "unknown_token"
         if (heartbeat.deregister === true) {
           supervisor.deregister(client, heartbeat.resource, nowMs)
+          tap(client, heartbeat, nowMs)
           return "deregistered"
         }
         supervisor.deliver(client, factsOf(heartbeat), nowMs)
+        tap(client, heartbeat, nowMs)
         return "accepted"
       }
 
@@ -68,7 +79,8 @@ export const layerReceiverCore = (config: ReceiverConfig) =>
         pacingMs: config.notifyDevilrySleepMs,
         queueThreshold: config.queueThreshold,
         retries: 1,
-        retryDelayMs: 1000
+        retryDelayMs: 1000,
+        drainOnCloseMs: 10_000
       })
     )
   )

@@ -1,0 +1,78 @@
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { join } from "node:path"
+import { loadReceiverConfig, type NotifierKind, type ReceiverConfig } from "../config/ReceiverConfig.ts"
+import { layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
+import { Ingress, layerZmqIngress } from "../ingress/ZmqIngress.ts"
+import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
+import { layerReceiverCore } from "../receiver/ReceiverEngine.ts"
+import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
+import { layerConfigReloader } from "./ConfigReloader.ts"
+import { notifySystemd } from "./SystemdNotify.ts"
+
+export interface ReceiverDaemonOptions {
+  readonly configPath: string
+  readonly iface: string
+  readonly port: number
+  readonly forceSend: boolean
+  readonly heartbeatFiles: boolean
+  /** Overrides the configuration's `notifier`. */
+  readonly notifier: NotifierKind | undefined
+  readonly stateDir: string
+  /** Defaults to `<stateDir>/heartbeats`. */
+  readonly heartbeatDir: string | undefined
+}
+
+const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =>
+  (options.notifier ?? config.notifier) === "stdout"
+    ? layerStdout
+    : layerNotifyDevilry({
+      command: config.notifyDevilryCmd,
+      forceSend: options.forceSend,
+      timeoutMs: config.notifyDevilryTimeoutMs
+    }).pipe(Layer.provide(NodeServices.layer))
+
+/** Every layer of a running receiver for one loaded configuration. */
+export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) => {
+  const files = options.heartbeatFiles
+    ? layerHeartbeatFiles({
+      directory: options.heartbeatDir ?? join(options.stateDir, "heartbeats"),
+      flushIntervalMs: 1000
+    })
+    : Layer.empty
+  return Layer.mergeAll(
+    layerZmqIngress({ iface: options.iface, port: options.port }),
+    layerConfigReloader(options.configPath)
+  ).pipe(
+    Layer.provideMerge(layerReceiverCore(config)),
+    Layer.provideMerge(files),
+    Layer.provide(notifierLayer(config, options))
+  )
+}
+
+/**
+ * The receiver daemon: loads and checks the configuration (refusing to start on any problem),
+ * binds the socket, starts the actors, tells systemd it is ready, and runs until interrupted
+ * (SIGTERM / SIGINT), when it closes the socket and flushes notifications and files.
+ */
+export const runReceiverDaemon = (options: ReceiverDaemonOptions) =>
+  Effect.gen(function*() {
+    const config = yield* loadReceiverConfig(options.configPath)
+    for (const warning of config.warnings) yield* Effect.logWarning(warning)
+    yield* Effect.gen(function*() {
+      const ingress = yield* Ingress
+      const supervisor = yield* ResourceSupervisor
+      yield* notifySystemd("READY=1")
+      yield* Effect.addFinalizer(() =>
+        Effect.andThen(notifySystemd("STOPPING=1"), Effect.logInfo("receiver stopping"))
+      )
+      yield* Effect.logInfo("receiver running", {
+        endpoint: ingress.endpoint,
+        notifier: options.notifier ?? config.notifier,
+        clients: config.clients.length,
+        resources: supervisor.size(),
+        receiver: config.receiver.name
+      })
+      return yield* Effect.never
+    }).pipe(Effect.provide(receiverDaemonLayer(config, options)), Effect.scoped)
+  })

@@ -1,0 +1,52 @@
+import { Result } from "effect"
+import { validateHeartbeat, type WireHeartbeat } from "../domain/Heartbeat.ts"
+
+/** Why a frame was dropped: each is counted separately. */
+export const rejectReasons = [
+  "multipart",
+  "oversized",
+  "not_json",
+  "not_object",
+  "invalid_field",
+  "unknown_token"
+] as const
+export type RejectReason = (typeof rejectReasons)[number]
+
+export interface Rejection {
+  readonly reason: RejectReason
+  /** Safe to log: never contains the frame's token or raw bytes. */
+  readonly detail: string
+}
+
+export type Decoded =
+  | { readonly ok: true; readonly heartbeat: WireHeartbeat }
+  | { readonly ok: false; readonly rejection: Rejection }
+
+/** Frames above this are dropped unread; heartbeats are ~150 bytes, payloads a few KiB. */
+export const defaultMaxFrameBytes = 64 * 1024
+
+const reject = (reason: RejectReason, detail: string): Decoded => ({ ok: false, rejection: { reason, detail } })
+
+/**
+ * Turns one ZeroMQ message (its frames) into a validated heartbeat, or says why not.
+ * Pure: no I/O, no clock; the caller authenticates the token.
+ */
+export const decodeFrames = (frames: ReadonlyArray<Uint8Array>, maxFrameBytes = defaultMaxFrameBytes): Decoded => {
+  if (frames.length !== 1) return reject("multipart", `message has ${frames.length} frames, expected 1`)
+  const frame = frames[0]!
+  if (frame.byteLength > maxFrameBytes) {
+    return reject("oversized", `frame of ${frame.byteLength} bytes exceeds ${maxFrameBytes}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("utf8"))
+  } catch {
+    return reject("not_json", `frame of ${frame.byteLength} bytes is not JSON`)
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return reject("not_object", `frame is JSON ${parsed === null ? "null" : Array.isArray(parsed) ? "array" : typeof parsed}, expected an object`)
+  }
+  const validated = validateHeartbeat(parsed)
+  if (Result.isFailure(validated)) return reject("invalid_field", validated.failure)
+  return { ok: true, heartbeat: validated.success }
+}

@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { Push } from "zeromq"
+import type { Notification } from "../../src/domain/Notification.ts"
+
+const projectRoot = resolve(import.meta.dirname, "../..")
+const nodeBinary = join(projectRoot, "node_modules/.bin/node")
+const cli = join(projectRoot, "src/bin/heartbeat-mesh.mjs")
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolvePort(address.port) : reject()))
+    })
+  })
+
+/** Polls `check` until it returns a value (not undefined) or the time is up. */
+export const waitFor = async <A>(what: string, check: () => A | undefined, timeoutMs = 20_000): Promise<A> => {
+  const started = Date.now()
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** A folder with a receiver.yaml and a notify_devilry stand-in that appends each notification to a file. */
+export const makeWorkspace = (configBody: string) => {
+  const dir = mkdtempSync(join(tmpdir(), "hbm-e2e-"))
+  const notificationsFile = join(dir, "notifications.jsonl")
+  const standIn = join(dir, "notify_devilry.sh")
+  writeFileSync(standIn, `#!/bin/sh\n{ cat; echo; } >> "${notificationsFile}"\n`)
+  chmodSync(standIn, 0o755)
+  const configPath = join(dir, "receiver.yaml")
+  const writeConfig = (body: string) => writeFileSync(configPath, `notify_devilry_cmd: ${standIn}\n${body}`)
+  writeConfig(configBody)
+  const notifications = (): Array<Notification> =>
+    existsSync(notificationsFile)
+      ? readFileSync(notificationsFile, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l))
+      : []
+  return { dir, configPath, writeConfig, notifications, stateDir: join(dir, "state") }
+}
+
+export interface RunningDaemon {
+  readonly process: ChildProcess
+  readonly port: number
+  readonly stderr: () => string
+  readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+/** Starts `heartbeat-mesh receiver` as a real process and waits until it says it is running. */
+export const startDaemon = async (
+  workspace: { configPath: string; stateDir: string },
+  extraArgs: ReadonlyArray<string> = []
+): Promise<RunningDaemon> => {
+  const port = await freePort()
+  const child = spawn(nodeBinary, [
+    cli,
+    "receiver",
+    "--config",
+    workspace.configPath,
+    "--iface",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--state-dir",
+    workspace.stateDir,
+    ...extraArgs
+  ], { stdio: ["ignore", "pipe", "pipe"] })
+  let stderr = ""
+  child.stderr.on("data", (chunk) => (stderr += chunk))
+  child.stdout.on("data", () => {})
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
+  await waitFor("the receiver to start", () => {
+    if (child.exitCode !== null) throw new Error(`receiver exited early:\n${stderr}`)
+    return stderr.includes("receiver running") ? true : undefined
+  })
+  return {
+    process: child,
+    port,
+    stderr: () => stderr,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal)
+      return exited
+    }
+  }
+}
+
+/** A real sender-side ZeroMQ PUSH socket. */
+export const pushTo = (port: number) => {
+  const socket = new Push({ linger: 2000, sendHighWaterMark: 100_000 })
+  socket.connect(`tcp://127.0.0.1:${port}`)
+  return {
+    send: (message: string | Buffer | Array<string | Buffer>) => socket.send(message),
+    heartbeat: (token: string, resource: string, extra: Record<string, unknown> = {}) =>
+      socket.send(JSON.stringify({ token, resource, ...extra })),
+    close: () => socket.close()
+  }
+}
