@@ -80,6 +80,25 @@ describe("receiver daemon end to end (real process, real ZeroMQ, notify_devilry 
     expect(daemon.stderr()).not.toContain("e2e-token-one")
   })
 
+  it("SIGHUP rereads the configuration: a new client's heartbeats are accepted", async () => {
+    const noGrace = config.replace("grace_period: 2", "grace_period: 0")
+    const workspace = makeWorkspace(noGrace)
+    daemon = await startDaemon(workspace)
+    const push = pushTo(daemon.port)
+    try {
+      workspace.writeConfig(`${noGrace}  Client2:\n    token: e2e-token-two\n    timeout: 1\n`)
+      daemon.process.kill("SIGHUP")
+      await waitFor("the reload", () => (daemon!.stderr().includes("receiver configuration reloaded") ? true : undefined))
+      await push.heartbeat("e2e-token-two", "late.example.com")
+      const fresh = await waitFor("new from the new client", () =>
+        find(workspace.notifications(), "heartbeat_new", "late.example.com"))
+      expect(fresh.client).toBe("Client2")
+      expect(daemon.process.exitCode).toBeNull()
+    } finally {
+      push.close()
+    }
+  })
+
   it("refuses to start on a bad configuration, with the problems", async () => {
     const workspace = makeWorkspace("enabled: false\nclients:\n  A: {token: t, timeout: -1}\n")
     await expect(startDaemon(workspace)).rejects.toThrow(
