@@ -1,13 +1,18 @@
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Effect, Exit } from "effect"
-import { Command } from "effect/cli"
+// Deep imports: the package index would load every platform module (HTTP included) on each cron run.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Command from "effect/cli/Command"
 import { receiverCommand } from "./receiverCommand.ts"
+import { senderCommand } from "./senderCommand.ts"
 
 const version = "0.1.0"
 
 const root = Command.make("heartbeat-mesh").pipe(
   Command.withDescription("Heartbeat monitoring: a receiver daemon and a cron sender"),
-  Command.withSubcommands([receiverCommand])
+  Command.withSubcommands([receiverCommand, senderCommand])
 )
 
 root.pipe(

@@ -1,6 +1,8 @@
-import { Effect, Option } from "effect"
-import { Command, Flag } from "effect/cli"
-import { notifierKinds } from "../config/ReceiverConfig.ts"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import { notifierKinds } from "../config/notifierKinds.ts"
 
 export const defaultReceiverConfigPath = "/etc/heartbeat-mesh/receiver.yaml"
 export const defaultStateDir = "/var/lib/heartbeat-mesh"
@@ -50,7 +52,7 @@ export const receiverCommand = Command.make(
         return yield* Effect.fail(new Error(`--port must be between 0 and 65535, got ${flags.port}`))
       }
       const { runReceiverDaemon } = yield* Effect.promise(() => import("../daemon/ReceiverDaemon.ts"))
-      const { layerDaemonLogging } = yield* Effect.promise(() => import("../daemon/logging.ts"))
+      const { layerCliLogging } = yield* Effect.promise(() => import("./logging.ts"))
       return yield* runReceiverDaemon({
         configPath: flags.config,
         iface: flags.iface,
@@ -60,6 +62,6 @@ export const receiverCommand = Command.make(
         notifier: Option.getOrUndefined(flags.notifier),
         stateDir: flags.stateDir,
         heartbeatDir: Option.getOrUndefined(flags.heartbeatDir)
-      }).pipe(Effect.provide(layerDaemonLogging(flags.debug)))
+      }).pipe(Effect.provide(layerCliLogging(flags.debug)))
     })
 ).pipe(Command.withDescription("Run the receiver daemon: take heartbeats, track every resource, raise alerts"))

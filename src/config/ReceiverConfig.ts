@@ -5,11 +5,11 @@ import { defaultOrigin, type ReceiverIdentity } from "../domain/Notification.ts"
 import { Severity, severities } from "../domain/Severity.ts"
 import { defaultTiming, type MonitorTiming } from "../monitor/timing.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
+import { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 import { parseYaml } from "./yamlDocument.ts"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
-export const notifierKinds = ["notify_devilry", "stdout"] as const
-export type NotifierKind = (typeof notifierKinds)[number]
+export { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 
 export interface ResourceConfig {
   readonly severity?: Severity

@@ -1,4 +1,4 @@
-import { SchemaIssue } from "effect"
+import * as SchemaIssue from "effect/SchemaIssue"
 import type { SchemaError } from "effect/Schema"
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()

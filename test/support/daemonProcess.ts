@@ -103,3 +103,36 @@ export const pushTo = (port: number) => {
     close: () => socket.close()
   }
 }
+
+export interface CliResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the `heartbeat-mesh` command as a real process, the way cron would. */
+export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> =>
+  new Promise((resolveRun) => {
+    const child = spawn(nodeBinary, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => (stdout += chunk))
+    child.stderr.on("data", (chunk) => (stderr += chunk))
+    child.on("exit", (code) => resolveRun({ code, stdout, stderr }))
+  })
+
+/** A TCP listener on loopback that accepts connections and never says a word: a receiver that hangs. */
+export const silentListener = async (): Promise<{ port: number; close: () => void }> => {
+  const sockets: Array<import("node:net").Socket> = []
+  const server = createServer((socket) => sockets.push(socket))
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+  const address = server.address()
+  if (typeof address !== "object" || address === null) throw new Error("no address")
+  return {
+    port: address.port,
+    close: () => {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    }
+  }
+}

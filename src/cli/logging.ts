@@ -1,4 +1,7 @@
-import { Cause, Layer, Logger, References } from "effect"
+import * as Cause from "effect/Cause"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
 
 const quote = (value: string) => (/[\s"=]/.test(value) || value === "" ? JSON.stringify(value) : value)
 
@@ -24,8 +27,8 @@ const stderrLogfmt = Logger.make<unknown, void>(({ cause, logLevel, message }) =
   process.stderr.write(`level=${logLevel} ${field("msg", texts.join(" "))}${fields.length ? " " + fields.join(" ") : ""}\n`)
 })
 
-/** Daemon logging: stderr only, so stdout stays free for the stdout notifier's JSON lines. */
-export const layerDaemonLogging = (debug: boolean) =>
+/** Logging for every command: stderr only, so stdout stays free for the stdout notifier's JSON lines. */
+export const layerCliLogging = (debug: boolean) =>
   Layer.mergeAll(
     Logger.layer([stderrLogfmt]),
     debug ? Layer.succeed(References.MinimumLogLevel)("Debug") : Layer.empty

@@ -1,0 +1,29 @@
+import type { SenderTarget } from "../config/SenderConfig.ts"
+
+/**
+ * The wire heartbeat (SPEC 1) for one receiver, field for field what the deployed sender sends:
+ * `token`, `resource`, `timeout` in minutes when configured, `payload` with `uptime` (whole
+ * seconds) unless disabled, and one string per payload command.
+ */
+export const buildHeartbeat = (
+  target: SenderTarget,
+  hostName: string,
+  uptimeSeconds: number | undefined,
+  commandValues: ReadonlyMap<string, string>
+): Record<string, unknown> => {
+  const payload: Record<string, unknown> = {}
+  if (target.uptimePayload && uptimeSeconds !== undefined) payload["uptime"] = uptimeSeconds
+  for (const command of target.payload) payload[command.name] = commandValues.get(command.name)
+  return {
+    token: target.token,
+    resource: target.resource ?? hostName,
+    ...(target.timeoutMinutes === undefined ? {} : { timeout: target.timeoutMinutes }),
+    payload
+  }
+}
+
+export const buildDeregistration = (resource: string, token: string): Record<string, unknown> => ({
+  token,
+  resource,
+  deregister: true
+})

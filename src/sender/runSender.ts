@@ -1,0 +1,139 @@
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { hostname } from "node:os"
+import { loadSenderConfig, type SenderConfig, type SenderTarget } from "../config/SenderConfig.ts"
+import { buildDeregistration, buildHeartbeat } from "./heartbeat.ts"
+import { deliver, type Delivery, endpointOf } from "./deliver.ts"
+import { readUptimeSeconds, runPayloadCommand } from "./payload.ts"
+import { checkTmpFile } from "./tmpFileCheck.ts"
+
+export class SenderError extends Schema.TaggedError<SenderError>()("SenderError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+export interface DeregistrationRequest {
+  readonly resource: string
+  readonly host: string
+  readonly port: number
+  readonly token: string
+}
+
+export type SenderRun =
+  | { readonly kind: "config"; readonly path: string }
+  | { readonly kind: "one-off"; readonly target: SenderTarget }
+  | { readonly kind: "deregister"; readonly request: DeregistrationRequest }
+
+export interface SenderRunOptions {
+  readonly run: SenderRun
+  readonly dryRun: boolean
+  /** Whole-run limit for receivers that do not answer (seconds), when not from the config. */
+  readonly sendTimeoutSeconds: number
+}
+
+/** What a run did, for logs and tests. Never holds a token. */
+export interface SenderReport {
+  readonly disabled: boolean
+  readonly deliveries: ReadonlyArray<Delivery>
+  readonly printed: ReadonlyArray<string>
+}
+
+const redact = (heartbeat: Record<string, unknown>) => JSON.stringify({ ...heartbeat, token: "<redacted>" })
+
+const configFor = (options: SenderRunOptions) =>
+  options.run.kind === "config"
+    ? loadSenderConfig(options.run.path).pipe(
+      Effect.mapError((error) => new SenderError({ reason: error.message }))
+    )
+    : Effect.succeed<SenderConfig>({
+      enabled: true,
+      tmpFileCheck: true,
+      sendTimeoutSeconds: options.sendTimeoutSeconds,
+      receivers: options.run.kind === "one-off" ? [options.run.target] : []
+    })
+
+const logDeliveries = (deliveries: ReadonlyArray<Delivery>) =>
+  Effect.forEach(deliveries, (delivery) =>
+    // A receiver that is down is not an error for the sender (SPEC 4): debug level only.
+    Effect.logDebug("heartbeat delivery", {
+      receiver: delivery.endpoint,
+      outcome: delivery.outcome,
+      ...(delivery.detail === undefined ? {} : { detail: delivery.detail }),
+      ms: delivery.elapsedMs
+    }))
+
+/**
+ * One run of the cron sender (SPEC 4): read sender.yaml, check the disk, gather the payload, and
+ * hand one heartbeat to every receiver at once. Receivers that refuse are skipped at once; silent
+ * ones are given up at the deadline; neither changes the exit status.
+ */
+export const runSender = (options: SenderRunOptions) =>
+  Effect.gen(function*() {
+    if (options.run.kind === "deregister") {
+      const { host, port, resource, token } = options.run.request
+      const message = buildDeregistration(resource, token)
+      if (options.dryRun) {
+        const line = `${endpointOf(host, port)} ${redact(message)}`
+        process.stdout.write(line + "\n")
+        return { disabled: false, deliveries: [], printed: [line] } satisfies SenderReport
+      }
+      const delivery = yield* Effect.promise(() =>
+        deliver(endpointOf(host, port), JSON.stringify(message), options.sendTimeoutSeconds * 1000)
+      )
+      yield* logDeliveries([delivery])
+      return { disabled: false, deliveries: [delivery], printed: [] } satisfies SenderReport
+    }
+
+    const config = yield* configFor(options)
+    if (!config.enabled) {
+      yield* Effect.logDebug("sender is disabled in its configuration; nothing sent")
+      return { disabled: true, deliveries: [], printed: [] } satisfies SenderReport
+    }
+    if (config.tmpFileCheck) {
+      const problem = yield* Effect.promise(() => checkTmpFile())
+      if (problem !== undefined) {
+        return yield* new SenderError({ reason: `temporary file check failed, nothing sent (is the disk healthy?): ${problem}` })
+      }
+    }
+
+    const [uptime, commandResults] = yield* Effect.promise(() =>
+      Promise.all([
+        readUptimeSeconds(),
+        Promise.all(config.receivers.map((target) => Promise.all(target.payload.map(runPayloadCommand))))
+      ])
+    )
+    for (const results of commandResults) {
+      for (const result of results) {
+        if (result.error !== undefined) {
+          yield* Effect.logWarning("payload command failed; the heartbeat is sent with the failure noted", {
+            name: result.name,
+            reason: result.error
+          })
+        }
+      }
+    }
+    const host = hostname()
+    const heartbeats = config.receivers.map((target, index) =>
+      buildHeartbeat(target, host, uptime, new Map((commandResults[index] ?? []).map((r) => [r.name, r.value])))
+    )
+
+    if (options.dryRun) {
+      const printed = config.receivers.map((target, index) =>
+        `${endpointOf(target.host, target.port)} ${redact(heartbeats[index]!)}`
+      )
+      for (const line of printed) process.stdout.write(line + "\n")
+      return { disabled: false, deliveries: [], printed } satisfies SenderReport
+    }
+
+    const timeoutMs = config.sendTimeoutSeconds * 1000
+    const deliveries = yield* Effect.promise(() =>
+      Promise.all(config.receivers.map((target, index) =>
+        deliver(endpointOf(target.host, target.port), JSON.stringify(heartbeats[index]), timeoutMs)
+      ))
+    )
+    yield* logDeliveries(deliveries)
+    return { disabled: false, deliveries, printed: [] } satisfies SenderReport
+  })

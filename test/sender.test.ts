@@ -1,0 +1,304 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { Result } from "effect"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { hostname, tmpdir } from "node:os"
+import { join } from "node:path"
+import { Pull } from "zeromq"
+import { parseSenderConfig } from "../src/config/SenderConfig.ts"
+import { buildHeartbeat } from "../src/sender/heartbeat.ts"
+import {
+  freePort,
+  makeWorkspace,
+  runCli,
+  type RunningDaemon,
+  silentListener,
+  startDaemon,
+  waitFor
+} from "./support/daemonProcess.ts"
+
+const writeSenderConfig = (body: string) => {
+  const path = join(mkdtempSync(join(tmpdir(), "hbm-sender-")), "sender.yaml")
+  writeFileSync(path, body)
+  return path
+}
+
+const receiverConfig = `
+enabled: true
+notify_devilry_sleep: 0
+grace_period: 0
+clients:
+  Client1:
+    token: sender-e2e-token
+    timeout: 5
+`
+
+let daemon: RunningDaemon | undefined
+afterEach(async () => {
+  await daemon?.stop("SIGKILL")
+  daemon = undefined
+})
+
+describe("sender wire format", () => {
+  it("builds exactly the SPEC 1 heartbeat", () => {
+    const config = parseSenderConfig(`
+enabled: true
+receivers:
+  rx1.example.com:
+    token: aaaaaaaa
+    resource: host1.example.com:service
+    timeout: 5
+    payload:
+      - name: test1
+        cmd: ["echo", "1", "2", "3"]
+  rx2.example.com:
+    token: bbbbbbbb
+    uptime_payload: false
+`)
+    if (Result.isFailure(config)) throw new Error(config.failure.join("\n"))
+    const [first, second] = config.success.receivers
+    expect(buildHeartbeat(first!, "this-host", 12345, new Map([["test1", "1 2 3"]]))).toEqual({
+      token: "aaaaaaaa",
+      resource: "host1.example.com:service",
+      timeout: 5,
+      payload: { uptime: 12345, test1: "1 2 3" }
+    })
+    expect(buildHeartbeat(second!, "this-host", 12345, new Map())).toEqual({
+      token: "bbbbbbbb",
+      resource: "this-host",
+      payload: {}
+    })
+  })
+
+  it("puts one JSON frame on a real PULL socket: token, resource, timeout in minutes, integer uptime, payload", async () => {
+    const port = await freePort()
+    const pull = new Pull({ receiveTimeout: 15_000 })
+    await pull.bind(`tcp://127.0.0.1:${port}`)
+    try {
+      const config = writeSenderConfig(`
+enabled: true
+receivers:
+  127.0.0.1:
+    port: ${port}
+    token: wire-token
+    timeout: 2.5
+    payload:
+      - name: kernel
+        cmd: ["uname", "-s"]
+`)
+      const run = await runCli(["sender", "--config", config])
+      expect(run).toMatchObject({ code: 0, stdout: "", stderr: "" })
+      const frames = await pull.receive()
+      expect(frames).toHaveLength(1)
+      const heartbeat = JSON.parse(frames[0]!.toString("utf8"))
+      expect(Object.keys(heartbeat)).toEqual(["token", "resource", "timeout", "payload"])
+      expect(heartbeat).toMatchObject({ token: "wire-token", resource: hostname(), timeout: 2.5 })
+      expect(heartbeat.payload.kernel).toBe("Linux")
+      expect(Number.isInteger(heartbeat.payload.uptime)).toBe(true)
+      const procUptime = Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]))
+      expect(Math.abs(heartbeat.payload.uptime - procUptime)).toBeLessThanOrEqual(60)
+    } finally {
+      pull.close()
+    }
+  })
+})
+
+describe("sender against the real receiver daemon", () => {
+  it("a normal heartbeat, with payload commands, arrives: new, and the payload in the heartbeat files", async () => {
+    const workspace = makeWorkspace(receiverConfig)
+    daemon = await startDaemon(workspace)
+    const config = writeSenderConfig(`
+enabled: true
+receivers:
+  127.0.0.1:
+    port: ${daemon.port}
+    token: sender-e2e-token
+    resource: web7.example.com
+    payload:
+      - name: greeting
+        cmd: ["echo", "hello", "world"]
+      - name: broken
+        cmd: ["sh", "-c", "echo oops >&2; exit 4"]
+      - name: missing
+        cmd: ["/nonexistent/program"]
+`)
+    const run = await runCli(["sender", "--config", config])
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain('msg="payload command failed; the heartbeat is sent with the failure noted" name=broken reason="exit status 4: oops"')
+    const fresh = await waitFor("new", () =>
+      workspace.notifications().find((n) => n.event === "heartbeat_mesh_heartbeat_new" && n.resource === "web7.example.com"))
+    expect(fresh.client).toBe("Client1")
+    const current = join(workspace.stateDir, "heartbeats/current/client1/web7_example_com.json")
+    const line = await waitFor("current file", () => {
+      try {
+        return JSON.parse(readFileSync(current, "utf8"))
+      } catch {
+        return undefined
+      }
+    })
+    expect(line.payload).toMatchObject({
+      greeting: "hello world",
+      broken: "failed: exit status 4: oops",
+      missing: "failed: /nonexistent/program: command not found"
+    })
+    expect(Number.isInteger(line.payload.uptime)).toBe(true)
+  })
+
+  it("--deregister RESOURCE RECEIVER PORT TOKEN deregisters without reading a config", async () => {
+    const workspace = makeWorkspace(receiverConfig)
+    daemon = await startDaemon(workspace)
+    const run = await runCli(["sender", "--deregister", "old.example.com", "127.0.0.1", String(daemon.port), "sender-e2e-token", "--config", "/nonexistent"])
+    expect(run).toMatchObject({ code: 0, stderr: "" })
+    const gone = await waitFor("deregistered", () =>
+      workspace.notifications().find((n) => n.event === "heartbeat_mesh_heartbeat_deregistered"))
+    expect(gone).toMatchObject({ resource: "old.example.com", client: "Client1", value: "deregistered" })
+  })
+
+  it("one live and two refusing receivers: the live one is served, the dead ones skipped quietly, exit 0", async () => {
+    const workspace = makeWorkspace(receiverConfig)
+    daemon = await startDaemon(workspace)
+    const closedPort = await freePort()
+    const config = writeSenderConfig(`
+enabled: true
+send_timeout: 45
+receivers:
+  127.0.0.2:
+    port: ${closedPort}
+    token: dead-one
+  127.0.0.1:
+    port: ${daemon.port}
+    token: sender-e2e-token
+    resource: alive.example.com
+  127.0.0.3:
+    port: ${closedPort}
+    token: dead-two
+`)
+    const quiet = await runCli(["sender", "--config", config])
+    expect(quiet).toMatchObject({ code: 0, stdout: "", stderr: "" })
+    await waitFor("new", () => workspace.notifications().find((n) => n.resource === "alive.example.com"))
+    // With --debug the same run says what happened to each: refused at once, not at the 45 s deadline.
+    const debug = await runCli(["sender", "--config", config, "--debug"])
+    expect(debug.code).toBe(0)
+    const outcomes = debug.stderr.split("\n").filter((l) => l.includes("heartbeat delivery")).map((l) => /receiver=(\S+) outcome=(\S+)/.exec(l)?.slice(1))
+    expect(outcomes).toEqual([
+      [`tcp://127.0.0.2:${closedPort}`, "refused"],
+      [`tcp://127.0.0.1:${daemon.port}`, "sent"],
+      [`tcp://127.0.0.3:${closedPort}`, "refused"]
+    ])
+    expect(debug.stderr).not.toContain("dead-one")
+  })
+
+  it("a receiver that never answers is given up at the send timeout; the live one is still served", async () => {
+    const workspace = makeWorkspace(receiverConfig)
+    daemon = await startDaemon(workspace)
+    const silent = await silentListener()
+    try {
+      const config = writeSenderConfig(`
+enabled: true
+send_timeout: 1
+receivers:
+  127.0.0.1:
+    port: ${silent.port}
+    token: silent
+  localhost:
+    port: ${daemon.port}
+    token: sender-e2e-token
+    resource: served.example.com
+`)
+      const run = await runCli(["sender", "--config", config, "--debug"])
+      expect(run.code).toBe(0)
+      expect(run.stderr).toMatch(/outcome=timed_out detail="no answer within 1000 ms"/)
+      expect(run.stderr).toMatch(/outcome=sent/)
+      await waitFor("new", () => workspace.notifications().find((n) => n.resource === "served.example.com"))
+    } finally {
+      silent.close()
+    }
+  })
+})
+
+describe("sender modes and errors", () => {
+  it("exits 0 quietly and sends nothing when enabled is not true", async () => {
+    for (const enabled of ["false", "no", "'true'"]) {
+      const run = await runCli(["sender", "--config", writeSenderConfig(`enabled: ${enabled}\nreceivers: {}\n`)])
+      expect(run).toEqual({ code: 0, stdout: "", stderr: "" })
+    }
+  })
+
+  it("--dry-run prints the heartbeats with the token redacted", async () => {
+    const config = writeSenderConfig(`
+enabled: true
+receivers:
+  rx1.example.com:
+    token: secret-token
+    resource: h1
+    uptime_payload: false
+    payload:
+      - name: one
+        cmd: ["echo", "1"]
+`)
+    const run = await runCli(["sender", "--config", config, "--dry-run"])
+    expect(run).toEqual({
+      code: 0,
+      stdout: 'tcp://rx1.example.com:15987 {"token":"<redacted>","resource":"h1","payload":{"one":"1"}}\n',
+      stderr: ""
+    })
+  })
+
+  it("one-off send by flags, without a config file", async () => {
+    const run = await runCli(["sender", "--receiver", "rx9.example.com", "--token", "t", "--port", "1234", "--resource", "r9", "--timeout", "3", "--dry-run"])
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout.replace("tcp://rx9.example.com:1234 ", ""))).toMatchObject({ token: "<redacted>", resource: "r9", timeout: 3 })
+  })
+
+  it.each([
+    [
+      "enabled: true\nreceivers:\n  rx1:\n    port: 99999\n    timeout: soon\n    payload:\n      - name: x\n        cmd: echo hi\n",
+      [
+        "rx1.port: expected a port number from 1 to 65535, got 99999",
+        "rx1.token: is required",
+        "rx1.timeout: expected a positive number of minutes, got \"soon\"",
+        "rx1.payload.0.cmd: expected a list of strings: the program and its arguments (no shell), got \"echo hi\""
+      ].map((p) => `receivers.${p}`)
+    ],
+    ["enabled: true\n", ["receivers: is required"]],
+    ["enabled: true\nreceivers:\n  rx1: {token: 42}\n", ["receivers.rx1.token: expected a non-empty string (quote tokens that look like numbers), got a number"]],
+    ["enabled: true\nreceivers: [a, b]\n", ["receivers: expected a mapping of receiver host names, got [\"a\",\"b\"]"]]
+  ])("refuses a bad sender.yaml with every problem, exit 1: %j", async (yaml, problems) => {
+    const path = writeSenderConfig(yaml)
+    const run = await runCli(["sender", "--config", path])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toBe(
+      `heartbeat-mesh: ${path}: ${problems.length} problem${problems.length === 1 ? "" : "s"}, nothing was sent:\n` +
+        problems.map((p) => `  - ${p}\n`).join("")
+    )
+  })
+
+  it("refuses bad flags with a clear message", async () => {
+    expect((await runCli(["sender", "--deregister", "a", "b"])).stderr).toBe(
+      "heartbeat-mesh: --deregister needs RESOURCE RECEIVER PORT TOKEN, got 2 values (see heartbeat-mesh sender --help)\n"
+    )
+    expect((await runCli(["sender", "--deregister", "a", "b", "http", "t"])).stderr).toBe(
+      "heartbeat-mesh: --deregister: PORT must be from 1 to 65535, got \"http\" (see heartbeat-mesh sender --help)\n"
+    )
+    expect((await runCli(["sender", "--receiver", "rx"])).stderr).toBe(
+      "heartbeat-mesh: --receiver needs --token (see heartbeat-mesh sender --help)\n"
+    )
+  })
+
+  it("a failed temporary file check exits non-zero and sends nothing", async () => {
+    const port = await freePort()
+    const pull = new Pull({ receiveTimeout: 500 })
+    await pull.bind(`tcp://127.0.0.1:${port}`)
+    try {
+      const config = writeSenderConfig(`enabled: true\nreceivers:\n  127.0.0.1:\n    port: ${port}\n    token: t\n`)
+      // A TMPDIR that is a regular file: nothing can be created in it.
+      const notADirectory = join(mkdtempSync(join(tmpdir(), "hbm-tmpcheck-")), "plain-file")
+      writeFileSync(notADirectory, "")
+      const run = await runCli(["sender", "--config", config], { TMPDIR: notADirectory })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(/^heartbeat-mesh: temporary file check failed, nothing sent \(is the disk healthy\?\): .*plain-file\/heartbeat-mesh-check-\d+-[0-9a-f]+: ENOTDIR/)
+      await expect(pull.receive()).rejects.toMatchObject({ code: "EAGAIN" })
+    } finally {
+      pull.close()
+    }
+  })
+})
