@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest"
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+const root = resolve(import.meta.dirname, "..")
+
+const modulesLoadedBy = (args: ReadonlyArray<string>) => {
+  const dir = mkdtempSync(join(tmpdir(), "hbm-imports-"))
+  const trace = join(dir, "modules.txt")
+  const run = spawnSync(join(root, "node_modules/.bin/node"), [
+    "--import",
+    join(root, "test/support/traceImports.mjs"),
+    join(root, "src/bin/heartbeat-mesh.mjs"),
+    ...args
+  ], { env: { ...process.env, HBM_TRACE_IMPORTS: trace }, encoding: "utf8" })
+  expect(run.status, run.stderr).toBe(0)
+  return readFileSync(trace, "utf8").split("\n")
+}
+
+describe("the sender's import graph", () => {
+  it("loads neither receiver, HTTP nor SQLite code", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hbm-imports-"))
+    const config = join(dir, "sender.yaml")
+    writeFileSync(config, "enabled: true\ntmp_file_check: false\nreceivers:\n  rx.example.com: {token: t}\n")
+    const loaded = modulesLoadedBy(["sender", "--config", config, "--dry-run"])
+    const ours = loaded.filter((url) => url.startsWith(`file://${root}/src/`)).map((url) => url.slice(`file://${root}/`.length))
+    expect(ours.length).toBeGreaterThan(5) // the trace works
+    expect(ours.filter((path) => /^src\/(receiver|actors|monitor|notify|ingress|files|daemon)\//.test(path))).toEqual([])
+    // effect's Schema brings its header / URL-parameter data types (http/Headers.js and the like);
+    // servers, clients, routers, SQL and SQLite must not come along.
+    expect(loaded.filter((url) => /\/http\/Http|\/http-api\/|NodeHttp|undici|\/sql\/|sqlite/i.test(url))).toEqual([])
+    // The Effect index (every module of effect) is not loaded either.
+    expect(loaded).not.toContain(`file://${root}/node_modules/effect/dist/index.js`)
+  })
+})
