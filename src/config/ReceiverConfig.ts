@@ -1,9 +1,9 @@
 import { hostname } from "node:os"
-import { Effect, Result, Schema } from "effect"
-import { readFile } from "node:fs/promises"
+import { Result, Schema } from "effect"
 import { defaultOrigin, type ReceiverIdentity } from "../domain/Notification.ts"
 import { Severity, severities } from "../domain/Severity.ts"
 import { defaultTiming, type MonitorTiming } from "../monitor/timing.ts"
+import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 import { parseYaml } from "./yamlDocument.ts"
@@ -200,25 +200,6 @@ export const parseReceiverConfig = (
   return Result.succeed(toConfig(decoded.success, warningsFor(parsed.value), host))
 }
 
-export class ReceiverConfigError extends Schema.TaggedError<ReceiverConfigError>()("ReceiverConfigError", {
-  source: Schema.String,
-  problems: Schema.Array(Schema.String)
-}) {
-  override get message(): string {
-    const count = this.problems.length
-    return `${this.source}: ${count} problem${count === 1 ? "" : "s"}, the receiver will not start:\n` +
-      this.problems.map((problem) => `  - ${problem}`).join("\n")
-  }
-}
-
 /** Reads and validates a receiver.yaml file. */
-export const loadReceiverConfig = Effect.fnUntraced(function*(path: string) {
-  const text = yield* Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
-    catch: (cause) =>
-      new ReceiverConfigError({ source: path, problems: [`cannot read the file: ${(cause as Error).message}`] })
-  })
-  const result = parseReceiverConfig(text)
-  if (Result.isFailure(result)) return yield* new ReceiverConfigError({ source: path, problems: result.failure })
-  return result.success
-})
+export const loadReceiverConfig = (path: string) =>
+  loadConfigFile(path, (text) => parseReceiverConfig(text), "the receiver will not start")

@@ -1,7 +1,6 @@
-import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { readFile } from "node:fs/promises"
+import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { parseYaml } from "./yamlDocument.ts"
 
@@ -116,24 +115,5 @@ export const parseSenderConfig = (text: string): Result.Result<SenderConfig, Rea
   })
 }
 
-export class SenderConfigError extends Schema.TaggedError<SenderConfigError>()("SenderConfigError", {
-  source: Schema.String,
-  problems: Schema.Array(Schema.String)
-}) {
-  override get message(): string {
-    const count = this.problems.length
-    return `${this.source}: ${count} problem${count === 1 ? "" : "s"}, nothing was sent:\n` +
-      this.problems.map((problem) => `  - ${problem}`).join("\n")
-  }
-}
-
-export const loadSenderConfig = Effect.fnUntraced(function*(path: string) {
-  const text = yield* Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
-    catch: (cause) =>
-      new SenderConfigError({ source: path, problems: [`cannot read the file: ${(cause as Error).message}`] })
-  })
-  const result = parseSenderConfig(text)
-  if (Result.isFailure(result)) return yield* new SenderConfigError({ source: path, problems: result.failure })
-  return result.success
-})
+/** Reads and validates a sender.yaml file. */
+export const loadSenderConfig = (path: string) => loadConfigFile(path, parseSenderConfig, "nothing was sent")
