@@ -33,6 +33,8 @@ export const actorKey = (client: string, resource: string): string => `${client}
 export interface ActorEnvironment {
   readonly moment: (nowMs: number) => MonitorMoment
   readonly emit: (notifications: ReadonlyArray<Notification>) => void
+  /** The actor's state changed (it went stale, or a timeout repeat was scheduled). */
+  readonly changed: (actor: ResourceActor) => void
   readonly onRestart: (actor: ResourceActor) => void
 }
 
@@ -54,7 +56,10 @@ const actorLoop = (actor: ResourceActor, env: ActorEnvironment) =>
       probe(actor)
       const now = yield* Clock.currentTimeMillis
       const result = wake(actor.state, actor.profile, env.moment(now))
-      actor.state = result.state
+      if (result.state !== actor.state) {
+        actor.state = result.state
+        env.changed(actor)
+      }
       if (result.notifications.length > 0) env.emit(result.notifications)
       actor.wakeAt = result.nextWakeMs
       actor.consecutiveCrashes = 0

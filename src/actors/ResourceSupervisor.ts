@@ -1,5 +1,6 @@
 import { Clock, Context, Effect, FiberSet, Layer } from "effect"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
+import type { StoredResource } from "../store/StateStore.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import type { ReceiverIdentity } from "../domain/Notification.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
@@ -30,18 +31,35 @@ export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   readonly startedAtMs: number
 }>()("heartbeat-mesh/actors/ResourceSupervisor") {}
 
-export interface SupervisorOptions {
-  readonly timing: MonitorTiming
-  readonly receiver: ReceiverIdentity
-}
+/**
+ * Told about every change of what the receiver knows (state store write-behind). Must be cheap:
+ * it is called on the heartbeat path.
+ */
+export const ResourceChanges = Context.Reference<{
+  readonly changed: (actor: ResourceActor) => void
+  readonly removed: (client: string, resource: string) => void
+}>("heartbeat-mesh/actors/ResourceChanges", { defaultValue: () => ({ changed: () => {}, removed: () => {} }) })
+
+/** What an earlier run knew, to restore at start. */
+export const RestoredResources = Context.Reference<ReadonlyArray<StoredResource>>(
+  "heartbeat-mesh/actors/RestoredResources",
+  { defaultValue: () => [] }
+)
 
 const rareCheckBatch = 5000
 
-export const layerResourceSupervisor = (options: SupervisorOptions) =>
+/**
+ * The supervisor for a configuration: restores every resource an earlier run knew (its timer
+ * resuming from the stored last heartbeat), then reconciles with the configuration.
+ */
+export const layerResourceSupervisor = (config: ReceiverConfig) =>
   Layer.effect(
     ResourceSupervisor,
     Effect.gen(function*() {
+      const options: { readonly timing: MonitorTiming; readonly receiver: ReceiverIdentity } = config
       const outbox = yield* Outbox
+      const changes = yield* ResourceChanges
+      const restored = yield* RestoredResources
       const run = yield* FiberSet.makeRuntime<never, void, never>()
       const startedAtMs = yield* Clock.currentTimeMillis
       const graceEndsMs = startedAtMs + options.timing.graceMs
@@ -60,6 +78,7 @@ export const layerResourceSupervisor = (options: SupervisorOptions) =>
       const env: ActorEnvironment = {
         moment,
         emit: outbox.enqueueAll,
+        changed: changes.changed,
         onRestart: () => {
           restarts++
         }
@@ -90,6 +109,7 @@ export const layerResourceSupervisor = (options: SupervisorOptions) =>
         const now = moment(nowMs)
         const transition = receiveHeartbeat(actor.state, actor.profile, heartbeat, now)
         actor.state = transition.state
+        changes.changed(actor)
         lastHeartbeatAnywhereMs = nowMs
         if (transition.notifications.length > 0) outbox.enqueueAll(transition.notifications)
         // A routine heartbeat only moves the deadline later: the sleeping fiber will find that out
@@ -109,10 +129,12 @@ export const layerResourceSupervisor = (options: SupervisorOptions) =>
         if (actor === undefined) return
         if (profile.configured) {
           actor.state = transition.state
+          changes.changed(actor)
           start(actor)
         } else {
           stop(actor)
           actors.delete(key)
+          changes.removed(client.name, resource)
         }
       }
 
@@ -125,6 +147,7 @@ export const layerResourceSupervisor = (options: SupervisorOptions) =>
           if (profile === undefined || (!profile.configured && !heard)) {
             stop(actor)
             actors.delete(key)
+            changes.removed(actor.profile.client, actor.profile.resource)
           } else if (!sameProfile(profile, actor.profile)) {
             actor.profile = profile
             start(actor)
@@ -150,6 +173,27 @@ export const layerResourceSupervisor = (options: SupervisorOptions) =>
           if (++done % rareCheckBatch === 0) yield* Effect.yieldNow
         }
       })
+
+      // What an earlier run knew: actors whose timers resume from the stored last heartbeat. The
+      // downtime is a blind period, not evidence: the grace period and storm suppression apply.
+      const knownClients = new Map(config.clients.map((client) => [client.name, client]))
+      for (const row of restored) {
+        const client = knownClients.get(row.client)
+        if (client === undefined) {
+          changes.removed(row.client, row.resource)
+          continue
+        }
+        const actor = new ResourceActor(actorKey(row.client, row.resource), profileFor(client, row.resource), {
+          firstSeenMs: row.firstSeenMs,
+          lastSeenMs: row.lastSeenMs,
+          timeoutOverrideMinutes: row.timeoutOverrideMinutes,
+          payload: row.payload,
+          nextTimeoutAlertMs: undefined
+        })
+        actors.set(actor.key, actor)
+        start(actor)
+      }
+      applyConfig(config)
 
       return ResourceSupervisor.of({
         deliver,

@@ -5,7 +5,6 @@ import * as Flag from "effect/cli/Flag"
 import { notifierKinds } from "../config/notifierKinds.ts"
 
 export const defaultReceiverConfigPath = "/etc/heartbeat-mesh/receiver.yaml"
-export const defaultStateDir = "/var/lib/heartbeat-mesh"
 export const defaultPort = 15987
 
 /** `heartbeat-mesh receiver`: the daemon. Its code is loaded only when this command runs. */
@@ -37,8 +36,16 @@ export const receiverCommand = Command.make(
       Flag.withDescription("where notifications go; overrides `notifier` in the configuration (default notify_devilry)")
     ),
     stateDir: Flag.String("state-dir").pipe(
-      Flag.withDefault(defaultStateDir),
-      Flag.withDescription("folder for the receiver's own files")
+      Flag.optional,
+      Flag.withDescription("folder for the state database and heartbeat files (default: state_dir in the config, else /var/lib/heartbeat-mesh)")
+    ),
+    noState: Flag.Boolean("no-state").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("keep state in memory only: a restart forgets every resource not in the config")
+    ),
+    resetState: Flag.Boolean("reset-state").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("if the state database is unreadable, move it aside and start from empty")
     ),
     heartbeatDir: Flag.String("heartbeat-dir").pipe(
       Flag.optional,
@@ -60,7 +67,9 @@ export const receiverCommand = Command.make(
         forceSend: flags.forceSend,
         heartbeatFiles: !flags.noHeartbeatFiles,
         notifier: Option.getOrUndefined(flags.notifier),
-        stateDir: flags.stateDir,
+        stateDir: Option.getOrUndefined(flags.stateDir),
+        persistState: !flags.noState,
+        resetState: flags.resetState,
         heartbeatDir: Option.getOrUndefined(flags.heartbeatDir)
       }).pipe(Effect.provide(layerCliLogging(flags.debug)))
     })

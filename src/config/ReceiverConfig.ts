@@ -39,6 +39,8 @@ export interface ReceiverConfig {
   /** Notification backlog that counts as a storm. */
   readonly queueThreshold: number
   readonly clients: ReadonlyArray<ClientConfig>
+  /** Folder for the state database and heartbeat files; the --state-dir flag overrides it. */
+  readonly stateDir: string | undefined
   /** Things that do not stop the receiver but that the operator should hear about. */
   readonly warnings: ReadonlyArray<string>
 }
@@ -99,6 +101,7 @@ const ReceiverYaml = Schema.Struct({
   grace_period: Schema.optionalKey(seconds("non-negative")),
   rare_check_interval: Schema.optionalKey(seconds("positive")),
   receiver_name: Schema.optionalKey(Text("a non-empty string")),
+  state_dir: Schema.optionalKey(Text("a folder path")),
   origin: Schema.optionalKey(Text("a non-empty string")),
   notifier: Schema.optionalKey(
     Schema.Literals(notifierKinds).annotate(expected(`expected one of ${notifierKinds.join(", ")}`))
@@ -111,7 +114,7 @@ const ReceiverYaml = Schema.Struct({
 type ReceiverYaml = typeof ReceiverYaml.Type
 
 /** Keys that later features read from the same file; known here so they raise no warning. */
-const reservedTopLevelKeys = ["state_dir", "http", "heartbeat_dir"]
+const reservedTopLevelKeys = ["http"]
 const knownKeys = {
   top: [...Object.keys(ReceiverYaml.fields), ...reservedTopLevelKeys],
   client: Object.keys(ClientEntry.fields),
@@ -177,6 +180,7 @@ const toConfig = (yaml: ReceiverYaml, warnings: ReadonlyArray<string>, host: str
     notifyDevilryTimeoutMs: ms(yaml.notify_devilry_timeout, 30_000),
     queueThreshold: yaml.queue_threshold ?? 1000,
     clients,
+    stateDir: yaml.state_dir,
     warnings: clients.length === 0 ? [...warnings, "clients: none configured, every heartbeat will be refused"] : warnings
   }
 }

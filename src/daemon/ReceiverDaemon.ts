@@ -1,5 +1,6 @@
 import { NodeServices } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { loadReceiverConfig, type NotifierKind, type ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
@@ -7,6 +8,8 @@ import { Ingress, layerZmqIngress } from "../ingress/ZmqIngress.ts"
 import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
 import { layerReceiverCore } from "../receiver/ReceiverEngine.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
+import { layerSqliteStateStore } from "../store/sqliteStateStore.ts"
+import { layerMemoryStateStore } from "../store/StateStore.ts"
 import { layerConfigReloader } from "./ConfigReloader.ts"
 import { notifySystemd } from "./SystemdNotify.ts"
 
@@ -18,10 +21,18 @@ export interface ReceiverDaemonOptions {
   readonly heartbeatFiles: boolean
   /** Overrides the configuration's `notifier`. */
   readonly notifier: NotifierKind | undefined
-  readonly stateDir: string
+  /** Overrides the configuration's `state_dir`; default /var/lib/heartbeat-mesh. */
+  readonly stateDir: string | undefined
   /** Defaults to `<stateDir>/heartbeats`. */
   readonly heartbeatDir: string | undefined
+  /** Keep what the receiver knows in `<stateDir>/state.db` across restarts (default on). */
+  readonly persistState: boolean
+  /** Move an unreadable state database aside and start from empty. */
+  readonly resetState: boolean
 }
+
+export const defaultStateDir = "/var/lib/heartbeat-mesh"
+export const stateDatabaseName = "state.db"
 
 const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =>
   (options.notifier ?? config.notifier) === "stdout"
@@ -33,20 +44,24 @@ const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =
     }).pipe(Layer.provide(NodeServices.layer))
 
 /** Every layer of a running receiver for one loaded configuration. */
-export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) => {
+export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
   const files = options.heartbeatFiles
     ? layerHeartbeatFiles({
-      directory: options.heartbeatDir ?? join(options.stateDir, "heartbeats"),
+      directory: options.heartbeatDir ?? join(stateDir, "heartbeats"),
       flushIntervalMs: 1000
     })
     : Layer.empty
+  const store = options.persistState
+    ? layerSqliteStateStore({ path: join(stateDir, stateDatabaseName), resetIfUnreadable: options.resetState })
+    : layerMemoryStateStore()
   return Layer.mergeAll(
     layerZmqIngress({ iface: options.iface, port: options.port }),
     layerConfigReloader(options.configPath)
   ).pipe(
     Layer.provideMerge(layerReceiverCore(config)),
     Layer.provideMerge(files),
-    Layer.provide(notifierLayer(config, options))
+    Layer.provide(notifierLayer(config, options)),
+    Layer.provide(store)
   )
 }
 
@@ -59,6 +74,11 @@ export const runReceiverDaemon = (options: ReceiverDaemonOptions) =>
   Effect.gen(function*() {
     const config = yield* loadReceiverConfig(options.configPath)
     for (const warning of config.warnings) yield* Effect.logWarning(warning)
+    const stateDir = options.stateDir ?? config.stateDir ?? defaultStateDir
+    yield* Effect.tryPromise({
+      try: () => mkdir(stateDir, { recursive: true }),
+      catch: (error) => new Error(`cannot create the state folder ${stateDir}: ${(error as Error).message}`)
+    })
     yield* Effect.gen(function*() {
       const ingress = yield* Ingress
       const supervisor = yield* ResourceSupervisor
@@ -71,8 +91,9 @@ export const runReceiverDaemon = (options: ReceiverDaemonOptions) =>
         notifier: options.notifier ?? config.notifier,
         clients: config.clients.length,
         resources: supervisor.size(),
-        receiver: config.receiver.name
+        receiver: config.receiver.name,
+        state: options.persistState ? join(stateDir, stateDatabaseName) : "memory only (--no-state)"
       })
       return yield* Effect.never
-    }).pipe(Effect.provide(receiverDaemonLayer(config, options)), Effect.scoped)
+    }).pipe(Effect.provide(receiverDaemonLayer(config, options, stateDir)), Effect.scoped)
   })

@@ -5,6 +5,7 @@ import { layerReceiverMonitor } from "../actors/ReceiverMonitor.ts"
 import { layerResourceSupervisor, ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { TokenIndex } from "../ingress/TokenIndex.ts"
 import { layerOutbox } from "../notify/Outbox.ts"
+import { layerStatePersistence } from "../store/StatePersistence.ts"
 
 export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
 
@@ -37,7 +38,6 @@ const layerEngine = (initial: ReceiverConfig) =>
       const tap = yield* HeartbeatTap
       let config = initial
       let tokens = new TokenIndex(initial.clients)
-      supervisor.applyConfig(initial)
 
       const accept = (heartbeat: WireHeartbeat, nowMs: number): IngestOutcome => {
         const client = tokens.lookup(heartbeat.token)
@@ -68,11 +68,13 @@ const layerEngine = (initial: ReceiverConfig) =>
 
 /**
  * The whole monitoring engine for one configuration: outbox, supervisor with its actors, the
- * receiver-level monitor and the engine front door. Needs a Notifier.
+ * receiver-level monitor, the engine front door, and write-behind persistence of what it knows.
+ * Needs a Notifier and a StateStore.
  */
 export const layerReceiverCore = (config: ReceiverConfig) =>
   Layer.mergeAll(layerEngine(config), layerReceiverMonitor(config.timing)).pipe(
-    Layer.provideMerge(layerResourceSupervisor({ timing: config.timing, receiver: config.receiver })),
+    Layer.provideMerge(layerResourceSupervisor(config)),
+    Layer.provideMerge(layerStatePersistence({ flushIntervalMs: 1000 })),
     Layer.provideMerge(
       layerOutbox({
         receiver: config.receiver,

@@ -6,6 +6,7 @@ import type { Notification } from "../../src/domain/Notification.ts"
 import { layerTest, RecordedNotifications } from "../../src/notify/Notifier.ts"
 import { Outbox } from "../../src/notify/Outbox.ts"
 import { layerReceiverCore, ReceiverEngine } from "../../src/receiver/ReceiverEngine.ts"
+import { layerMemoryStateStore, type StoredResource } from "../../src/store/StateStore.ts"
 
 export const receiverName = "receiver.test"
 
@@ -39,8 +40,11 @@ clients:
 `
 
 /** The receiver engine on the test notifier, for an `it.effect` test (TestClock at 0). */
-export const receiverLayer = (yaml: string = standardYaml) =>
-  layerReceiverCore(configFrom(yaml)).pipe(Layer.provideMerge(layerTest))
+export const receiverLayer = (yaml: string = standardYaml, restored: ReadonlyArray<StoredResource> = []) =>
+  layerReceiverCore(configFrom(yaml)).pipe(
+    Layer.provideMerge(layerTest),
+    Layer.provideMerge(layerMemoryStateStore(restored))
+  )
 
 /** Sends one heartbeat at the current TestClock time. */
 export const send = (token: string, resource: string, extra: Partial<WireHeartbeat> = {}) =>

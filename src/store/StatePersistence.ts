@@ -1,0 +1,119 @@
+import { Context, Effect, Layer } from "effect"
+import { type ResourceActor, actorKey } from "../actors/ResourceActor.ts"
+import { ResourceChanges, RestoredResources } from "../actors/ResourceSupervisor.ts"
+import { type ResourceId, StateStore, type StoredResource } from "./StateStore.ts"
+
+export interface StatePersistenceCounters {
+  readonly flushes: number
+  readonly rowsWritten: number
+  readonly rowsDeleted: number
+  readonly failures: number
+  readonly pending: number
+}
+
+export class StatePersistence extends Context.Service<StatePersistence, {
+  /** Writes every pending change now (shutdown, tests). */
+  readonly flush: Effect.Effect<void>
+  readonly counters: () => StatePersistenceCounters
+  readonly location: string
+}>()("heartbeat-mesh/store/StatePersistence") {}
+
+export interface StatePersistenceOptions {
+  /** Changes reach the store within about this long. */
+  readonly flushIntervalMs: number
+}
+
+const rowOf = (actor: ResourceActor): StoredResource | undefined => {
+  const { state, profile } = actor
+  if (state.lastSeenMs === undefined || state.firstSeenMs === undefined) return undefined
+  return {
+    client: profile.client,
+    resource: profile.resource,
+    firstSeenMs: state.firstSeenMs,
+    lastSeenMs: state.lastSeenMs,
+    timeoutOverrideMinutes: state.timeoutOverrideMinutes,
+    payload: state.payload,
+    status: state.nextTimeoutAlertMs === undefined ? "alive" : "stale"
+  }
+}
+
+/**
+ * Write-behind persistence of what the supervisor knows. The heartbeat path only marks the actor
+ * as changed (one Map.set); a fiber writes every change since the last flush as one transaction
+ * every `flushIntervalMs`, and once more at shutdown. A failed write is logged and retried at the
+ * next flush; monitoring never waits for the disk.
+ */
+export const layerStatePersistence = (options: StatePersistenceOptions) =>
+  Layer.effectContext(
+    Effect.gen(function*() {
+      const store = yield* StateStore
+      const restored = yield* store.loadAll
+      // Latest change per resource: the actor (write its state) or the id (delete it).
+      let dirty = new Map<string, ResourceActor | ResourceId>()
+      let flushes = 0
+      let rowsWritten = 0
+      let rowsDeleted = 0
+      let failures = 0
+      let lastFailureLogMs = 0
+
+      const changes = {
+        changed: (actor: ResourceActor) => {
+          dirty.set(actor.key, actor)
+        },
+        removed: (client: string, resource: string) => {
+          dirty.set(actorKey(client, resource), { client, resource })
+        }
+      }
+
+      const flush = Effect.gen(function*() {
+        if (dirty.size === 0) return
+        const batch = dirty
+        dirty = new Map()
+        const upserts: Array<StoredResource> = []
+        const deletes: Array<ResourceId> = []
+        for (const entry of batch.values()) {
+          if ("state" in entry) {
+            const row = rowOf(entry)
+            if (row === undefined) deletes.push({ client: entry.profile.client, resource: entry.profile.resource })
+            else upserts.push(row)
+          } else {
+            deletes.push(entry)
+          }
+        }
+        const written = yield* Effect.result(store.write(upserts, deletes))
+        if (written._tag === "Success") {
+          flushes++
+          rowsWritten += upserts.length
+          rowsDeleted += deletes.length
+          return
+        }
+        failures++
+        // Keep the batch for the next attempt, unless a newer change superseded an entry.
+        for (const [key, entry] of batch) if (!dirty.has(key)) dirty.set(key, entry)
+        const now = Date.now()
+        if (now - lastFailureLogMs >= 60_000) {
+          lastFailureLogMs = now
+          yield* Effect.logError("state could not be saved; will retry, monitoring goes on", {
+            store: store.location,
+            pending: dirty.size,
+            reason: written.failure.reason
+          })
+        }
+      })
+
+      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.flushIntervalMs), flush)))
+      yield* Effect.addFinalizer(() => flush)
+      if (restored.length > 0) {
+        yield* Effect.logInfo("state restored", { store: store.location, resources: restored.length })
+      }
+
+      return Context.make(ResourceChanges, changes).pipe(
+        Context.add(RestoredResources, restored),
+        Context.add(StatePersistence, StatePersistence.of({
+          flush,
+          location: store.location,
+          counters: () => ({ flushes, rowsWritten, rowsDeleted, failures, pending: dirty.size })
+        }))
+      )
+    })
+  )

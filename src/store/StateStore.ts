@@ -1,0 +1,55 @@
+import { Context, Effect, Layer, Schema } from "effect"
+
+/** What survives a restart of one resource. Resources never heard from are not stored. */
+export interface StoredResource {
+  readonly client: string
+  readonly resource: string
+  readonly firstSeenMs: number
+  readonly lastSeenMs: number
+  readonly timeoutOverrideMinutes: number | undefined
+  readonly payload: Readonly<Record<string, unknown>> | undefined
+  /** As of the write; informational (a restored resource's status is recomputed from lastSeen). */
+  readonly status: "alive" | "stale"
+}
+
+export interface ResourceId {
+  readonly client: string
+  readonly resource: string
+}
+
+export class StateStoreError extends Schema.TaggedError<StateStoreError>()("StateStoreError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/** Durable memory of the receiver: what it knew of every resource. */
+export class StateStore extends Context.Service<StateStore, {
+  /** "memory", or the database file. */
+  readonly location: string
+  readonly loadAll: Effect.Effect<ReadonlyArray<StoredResource>, StateStoreError>
+  /** One atomic batch: upserts and deletions together. */
+  readonly write: (
+    upserts: ReadonlyArray<StoredResource>,
+    deletes: ReadonlyArray<ResourceId>
+  ) => Effect.Effect<void, StateStoreError>
+}>()("heartbeat-mesh/store/StateStore") {}
+
+const idOf = (id: ResourceId) => `${id.client}\u0000${id.resource}`
+
+/** In-memory store: tests, and `--no-state`. `initial` simulates what an earlier run left. */
+export const layerMemoryStateStore = (initial: ReadonlyArray<StoredResource> = []) =>
+  Layer.sync(StateStore, () => {
+    const rows = new Map(initial.map((row) => [idOf(row), row]))
+    return StateStore.of({
+      location: "memory",
+      loadAll: Effect.sync(() => [...rows.values()]),
+      write: (upserts, deletes) =>
+        Effect.sync(() => {
+          for (const id of deletes) rows.delete(idOf(id))
+          for (const row of upserts) rows.set(idOf(row), row)
+        })
+    })
+  })

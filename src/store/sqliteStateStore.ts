@@ -1,0 +1,154 @@
+import { Effect, Layer } from "effect"
+import { existsSync, renameSync } from "node:fs"
+import { DatabaseSync } from "node:sqlite"
+import { type StoredResource, StateStore, StateStoreError } from "./StateStore.ts"
+
+/**
+ * Schema migrations, in order; `PRAGMA user_version` records how many have run. Append, never edit:
+ * a database written by an older release is brought up to date at start.
+ */
+export const migrations: ReadonlyArray<string> = [
+  `CREATE TABLE resources (
+     client TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     first_seen_ms INTEGER NOT NULL,
+     last_seen_ms INTEGER NOT NULL,
+     timeout_override_minutes REAL,
+     payload TEXT,
+     status TEXT NOT NULL,
+     PRIMARY KEY (client, resource)
+   ) WITHOUT ROWID`
+]
+
+export interface SqliteStateStoreOptions {
+  readonly path: string
+  /** Move an unreadable database aside (never delete it) and start from empty. */
+  readonly resetIfUnreadable: boolean
+}
+
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+const openChecked = (path: string): DatabaseSync => {
+  const db = new DatabaseSync(path)
+  try {
+    const check = db.prepare("PRAGMA quick_check").all() as Array<{ quick_check: string }>
+    if (check[0]?.quick_check !== "ok") {
+      throw new Error(`integrity check failed: ${check.map((row) => row.quick_check).slice(0, 3).join("; ")}`)
+    }
+    const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version
+    if (version > migrations.length) {
+      throw new Error(`it was written by a newer heartbeat-mesh (schema ${version}, this one knows ${migrations.length})`)
+    }
+    db.exec("PRAGMA journal_mode = WAL")
+    // WAL + NORMAL: a committed batch survives a crash of the process (SIGKILL); only a power loss
+    // can cost the last batches.
+    db.exec("PRAGMA synchronous = NORMAL")
+    for (let step = version; step < migrations.length; step++) {
+      db.exec("BEGIN")
+      db.exec(migrations[step]!)
+      db.exec(`PRAGMA user_version = ${step + 1}`)
+      db.exec("COMMIT")
+    }
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+const moveAside = (path: string): string => {
+  const stamp = new Date().toISOString().replaceAll(":", "-")
+  const aside = `${path}.unreadable-${stamp}`
+  renameSync(path, aside)
+  for (const suffix of ["-wal", "-shm"]) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix)
+  }
+  return aside
+}
+
+/**
+ * The state store on SQLite (Node's built-in node:sqlite, WAL mode). An unreadable or corrupt
+ * database refuses to start, unless asked to start from empty: then the bad file is kept aside.
+ */
+export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
+  Layer.effect(
+    StateStore,
+    Effect.gen(function*() {
+      const db = yield* Effect.acquireRelease(
+        Effect.gen(function*() {
+          try {
+            return openChecked(options.path)
+          } catch (error) {
+            if (!options.resetIfUnreadable || !existsSync(options.path)) {
+              return yield* new StateStoreError({
+                reason: `state database ${options.path} cannot be used: ${describe(error)}. Nothing was changed. ` +
+                  "To start from empty, run with --reset-state: the file is then moved aside, not deleted."
+              })
+            }
+            const aside = moveAside(options.path)
+            yield* Effect.logWarning("state database was unreadable; moved aside, starting from empty", {
+              database: options.path,
+              movedTo: aside,
+              reason: describe(error)
+            })
+            return openChecked(options.path)
+          }
+        }),
+        (db) => Effect.sync(() => db.close())
+      )
+      const upsert = db.prepare(
+        `INSERT INTO resources (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (client, resource) DO UPDATE SET
+           first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
+           timeout_override_minutes = excluded.timeout_override_minutes, payload = excluded.payload,
+           status = excluded.status`
+      )
+      const remove = db.prepare("DELETE FROM resources WHERE client = ? AND resource = ?")
+      const selectAll = db.prepare(
+        "SELECT client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status FROM resources"
+      )
+
+      return StateStore.of({
+        location: options.path,
+        loadAll: Effect.try({
+          try: () =>
+            (selectAll.all() as Array<Record<string, string | number | null>>).map((row): StoredResource => ({
+              client: String(row["client"]),
+              resource: String(row["resource"]),
+              firstSeenMs: Number(row["first_seen_ms"]),
+              lastSeenMs: Number(row["last_seen_ms"]),
+              timeoutOverrideMinutes: row["timeout_override_minutes"] === null ? undefined : Number(row["timeout_override_minutes"]),
+              payload: row["payload"] === null ? undefined : JSON.parse(String(row["payload"])),
+              status: row["status"] === "stale" ? "stale" : "alive"
+            })),
+          catch: (error) => new StateStoreError({ reason: `cannot read ${options.path}: ${describe(error)}` })
+        }),
+        write: (upserts, deletes) =>
+          Effect.try({
+            try: () => {
+              db.exec("BEGIN")
+              try {
+                for (const id of deletes) remove.run(id.client, id.resource)
+                for (const row of upserts) {
+                  upsert.run(
+                    row.client,
+                    row.resource,
+                    row.firstSeenMs,
+                    row.lastSeenMs,
+                    row.timeoutOverrideMinutes ?? null,
+                    row.payload === undefined ? null : JSON.stringify(row.payload),
+                    row.status
+                  )
+                }
+                db.exec("COMMIT")
+              } catch (error) {
+                db.exec("ROLLBACK")
+                throw error
+              }
+            },
+            catch: (error) => new StateStoreError({ reason: `cannot write ${options.path}: ${describe(error)}` })
+          })
+      })
+    })
+  )
