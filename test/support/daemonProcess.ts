@@ -51,6 +51,8 @@ export interface RunningDaemon {
   readonly process: ChildProcess
   readonly port: number
   readonly stderr: () => string
+  /** Notifications, when the daemon runs with --notifier stdout. */
+  readonly stdoutNotifications: () => Array<Notification>
   readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
@@ -74,8 +76,9 @@ export const startDaemon = async (
     ...extraArgs
   ], { stdio: ["ignore", "pipe", "pipe"] })
   let stderr = ""
+  let stdout = ""
   child.stderr.on("data", (chunk) => (stderr += chunk))
-  child.stdout.on("data", () => {})
+  child.stdout.on("data", (chunk) => (stdout += chunk))
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
   await waitFor("the receiver to start", () => {
     if (child.exitCode !== null) throw new Error(`receiver exited early:\n${stderr}`)
@@ -85,6 +88,8 @@ export const startDaemon = async (
     process: child,
     port,
     stderr: () => stderr,
+    stdoutNotifications: () =>
+      stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)),
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null) child.kill(signal)
       return exited
