@@ -12,6 +12,7 @@ const stored = (client: string, resource: string, lastSeenSeconds: number, extra
   timeoutOverrideMinutes: undefined,
   payload: { uptime: 1 },
   status: "alive",
+  paused: false,
   ...extra
 })
 

@@ -52,7 +52,8 @@ describe("wake (the resource's own timer)", () => {
     ["repeat due", seenAt(100, { nextTimeoutAlertMs: s(280) }), 280, 0, ["timeout=180"], 340, 340],
     ["stale during grace: wait for the end of grace", seenAt(-200), 10, 0, [], 70, 70],
     ["heartbeat override of 5 min", seenAt(100, { timeoutOverrideMinutes: 5 }), 459, 0, [], 460, undefined],
-    ["fractional override of 0.5 min", seenAt(100, { timeoutOverrideMinutes: 0.5 }), 190, 0, ["timeout=90"], 250, 250]
+    ["fractional override of 0.5 min", seenAt(100, { timeoutOverrideMinutes: 0.5 }), 190, 0, ["timeout=90"], 250, 250],
+    ["paused: stale but silent, still on its rhythm", seenAt(100, { paused: true }), 220, 0, [], 280, 280]
   ] as const)("%s", (_, state, now, anyAgo, events, nextWake, nextAlert) => {
     const result = wake(state, profile, momentAt(now, anyAgo))
     expect(result.notifications.map((n) => `${n.event.replace("heartbeat_mesh_heartbeat_", "")}=${n.value}`))
@@ -79,7 +80,8 @@ describe("receiveHeartbeat", () => {
       lastSeenMs: s(now),
       timeoutOverrideMinutes: 2,
       payload: { up: 1 },
-      nextTimeoutAlertMs: undefined
+      nextTimeoutAlertMs: undefined,
+      paused: false
     })
   })
 })
@@ -88,6 +90,8 @@ describe("rareCheck", () => {
   const day = 86_400
   it.each([
     ["configured, never heard", true, neverHeard, 100, ["not_registered=not registered"]],
+    ["configured, never heard, paused: silent", true, { ...neverHeard, paused: true }, 100, []],
+    ["configured, alive, paused", true, seenAt(100, { paused: true }), 130, ["ok=30", "registered=registered", "config_exist=0"]],
     ["configured, alive", true, seenAt(100), 130, ["ok=30", "registered=registered", "config_exist=0"]],
     ["configured, stale", true, seenAt(100), 400, ["registered=registered", "config_exist=0"]],
     ["configured, known 3 days", true, seenAt(0, { lastSeenMs: s(3 * day) }), 3 * day + 10, [

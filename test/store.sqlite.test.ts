@@ -15,6 +15,7 @@ const row = (resource: string, lastSeenMs: number, extra: Partial<StoredResource
   timeoutOverrideMinutes: undefined,
   payload: undefined,
   status: "alive",
+  paused: false,
   ...extra
 })
 
@@ -49,6 +50,23 @@ describe("SQLite state store", () => {
       assert.deepStrictEqual({ ...db.prepare("PRAGMA user_version").get() }, { user_version: migrations.length })
       assert.deepStrictEqual({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" })
       db.close()
+    }))
+
+  it.effect("brings a database of schema 1 up to date, keeping its rows", () =>
+    Effect.gen(function*() {
+      const path = freshPath()
+      const v1 = new DatabaseSync(path)
+      v1.exec(migrations[0]!)
+      v1.exec("PRAGMA user_version = 1")
+      v1.prepare("INSERT INTO resources VALUES ('Client1', 'old', 1000, 2000, NULL, '{\"uptime\":3}', 'alive')").run()
+      v1.close()
+      const rows = yield* withStore(path, StateStore.use((store) => store.loadAll))
+      assert.deepStrictEqual(rows, [row("old", 2000, { payload: { uptime: 3 } })])
+      // A paused resource that never sent can be stored now.
+      yield* withStore(path, StateStore.use((store) =>
+        store.write([row("quiet", 0, { firstSeenMs: undefined, lastSeenMs: undefined, status: "never", paused: true })], [])))
+      const after = yield* withStore(path, StateStore.use((store) => store.loadAll))
+      assert.deepInclude(after.find((r) => r.resource === "quiet"), { lastSeenMs: undefined, paused: true, status: "never" })
     }))
 
   it.effect("refuses an unreadable file with a clear message and leaves it untouched", () =>

@@ -5,7 +5,7 @@ import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import type { ReceiverIdentity } from "../domain/Notification.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import { profileFor, sameProfile } from "../monitor/ResourceProfile.ts"
-import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat } from "../monitor/resourceRules.ts"
+import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat, setPaused } from "../monitor/resourceRules.ts"
 import type { MonitorTiming } from "../monitor/timing.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { type ActorEnvironment, actorKey, ResourceActor, supervisedActor } from "./ResourceActor.ts"
@@ -19,6 +19,8 @@ export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   /** A heartbeat from an authenticated client. */
   readonly deliver: (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => void
   readonly deregister: (client: ClientConfig, resource: string, nowMs: number) => void
+  /** Operator pause / resume; false when the resource is unknown. */
+  readonly setPaused: (client: string, resource: string, paused: boolean) => boolean
   /** Reconciles actors with a (new) configuration: adds, updates and removes. */
   readonly applyConfig: (config: ReceiverConfig) => void
   /** Runs the rare check over every actor, yielding now and then so ingress keeps flowing. */
@@ -138,6 +140,17 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         }
       }
 
+      const setPausedFor = (client: string, resource: string, paused: boolean) => {
+        const actor = actors.get(actorKey(client, resource))
+        if (actor === undefined) return false
+        const next = setPaused(actor.state, paused)
+        if (next !== actor.state) {
+          actor.state = next
+          changes.changed(actor)
+        }
+        return true
+      }
+
       const applyConfig = (config: ReceiverConfig) => {
         const clients = new Map(config.clients.map((client) => [client.name, client]))
         for (const [key, actor] of actors) {
@@ -183,12 +196,18 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
           changes.removed(row.client, row.resource)
           continue
         }
-        const actor = new ResourceActor(actorKey(row.client, row.resource), profileFor(client, row.resource), {
+        const profile = profileFor(client, row.resource)
+        if (row.lastSeenMs === undefined && !profile.configured) {
+          changes.removed(row.client, row.resource)
+          continue
+        }
+        const actor = new ResourceActor(actorKey(row.client, row.resource), profile, {
           firstSeenMs: row.firstSeenMs,
           lastSeenMs: row.lastSeenMs,
           timeoutOverrideMinutes: row.timeoutOverrideMinutes,
           payload: row.payload,
-          nextTimeoutAlertMs: undefined
+          nextTimeoutAlertMs: undefined,
+          paused: row.paused
         })
         actors.set(actor.key, actor)
         start(actor)
@@ -198,6 +217,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       return ResourceSupervisor.of({
         deliver,
         deregister: deregisterResource,
+        setPaused: setPausedFor,
         applyConfig,
         rareCheck: rareCheckAll,
         moment,

@@ -14,6 +14,8 @@ export interface ResourceState {
   readonly payload: Readonly<Record<string, unknown>> | undefined
   /** Set while stale: when the next timeout notification is due. */
   readonly nextTimeoutAlertMs: number | undefined
+  /** Paused by an operator: no timeout and no not_registered until resumed. */
+  readonly paused: boolean
 }
 
 export const neverHeard: ResourceState = {
@@ -21,7 +23,8 @@ export const neverHeard: ResourceState = {
   lastSeenMs: undefined,
   timeoutOverrideMinutes: undefined,
   payload: undefined,
-  nextTimeoutAlertMs: undefined
+  nextTimeoutAlertMs: undefined,
+  paused: false
 }
 
 export interface Transition {
@@ -82,7 +85,8 @@ export const receiveHeartbeat = (
     lastSeenMs: moment.nowMs,
     timeoutOverrideMinutes: heartbeat.timeoutMinutes,
     payload: heartbeat.payload,
-    nextTimeoutAlertMs: undefined
+    nextTimeoutAlertMs: undefined,
+    paused: state.paused
   }
   if (inGrace(moment)) return { state: next, notifications: none }
   if (state.lastSeenMs === undefined) {
@@ -136,7 +140,7 @@ export const wake = (state: ResourceState, profile: ResourceProfile, moment: Mon
   }
   const nextDue = moment.nowMs + moment.timing.checkIntervalMs
   const repeated = { ...state, nextTimeoutAlertMs: nextDue }
-  if (!receiverIsActive(moment)) return { state: repeated, notifications: none, nextWakeMs: nextDue }
+  if (state.paused || !receiverIsActive(moment)) return { state: repeated, notifications: none, nextWakeMs: nextDue }
   const age = ageSeconds(state, moment)
   const timeoutSeconds = timeoutMsOf(state, profile) / 1000
   return {
@@ -155,7 +159,8 @@ export const wake = (state: ResourceState, profile: ResourceProfile, moment: Mon
 
 /**
  * The periodic re-assertion (every rare check interval): ok for every resource that is not stale,
- * registered / not_registered for configured ones, config_exist / config_missing for known ones.
+ * registered / not_registered for configured ones (no not_registered while paused),
+ * config_exist / config_missing for known ones.
  */
 export const rareCheck = (
   state: ResourceState,
@@ -167,7 +172,7 @@ export const rareCheck = (
   if (known && !isStale(state, profile, moment)) {
     notifications.push(okNotification(state, profile, moment, ageSeconds(state, moment)))
   }
-  if (profile.configured) {
+  if (profile.configured && (known || !state.paused)) {
     notifications.push(
       known
         ? resourceNotification(Events.registered, profile, moment.receiver, {
@@ -200,6 +205,10 @@ export const rareCheck = (
   }
   return notifications
 }
+
+/** An operator pauses or resumes alerting for the resource. */
+export const setPaused = (state: ResourceState, paused: boolean): ResourceState =>
+  state.paused === paused ? state : { ...state, paused }
 
 /** A valid deregistration: the resource is forgotten; a configured one goes back to never heard. */
 export const deregister = (profile: ResourceProfile, moment: MonitorMoment): Transition => ({

@@ -23,9 +23,10 @@ export interface StatePersistenceOptions {
   readonly flushIntervalMs: number
 }
 
+/** The row to keep for an actor, or undefined when there is nothing worth keeping (never heard, not paused). */
 const rowOf = (actor: ResourceActor): StoredResource | undefined => {
   const { state, profile } = actor
-  if (state.lastSeenMs === undefined || state.firstSeenMs === undefined) return undefined
+  if (state.lastSeenMs === undefined && !state.paused) return undefined
   return {
     client: profile.client,
     resource: profile.resource,
@@ -33,7 +34,8 @@ const rowOf = (actor: ResourceActor): StoredResource | undefined => {
     lastSeenMs: state.lastSeenMs,
     timeoutOverrideMinutes: state.timeoutOverrideMinutes,
     payload: state.payload,
-    status: state.nextTimeoutAlertMs === undefined ? "alive" : "stale"
+    status: state.lastSeenMs === undefined ? "never" : state.nextTimeoutAlertMs === undefined ? "alive" : "stale",
+    paused: state.paused
   }
 }
 

@@ -1,15 +1,19 @@
 import { Context, Effect, Layer, Schema } from "effect"
 
-/** What survives a restart of one resource. Resources never heard from are not stored. */
+/**
+ * What survives a restart of one resource. A resource never heard from is stored only while an
+ * operator has paused it.
+ */
 export interface StoredResource {
   readonly client: string
   readonly resource: string
-  readonly firstSeenMs: number
-  readonly lastSeenMs: number
+  readonly firstSeenMs: number | undefined
+  readonly lastSeenMs: number | undefined
   readonly timeoutOverrideMinutes: number | undefined
   readonly payload: Readonly<Record<string, unknown>> | undefined
   /** As of the write; informational (a restored resource's status is recomputed from lastSeen). */
-  readonly status: "alive" | "stale"
+  readonly status: "alive" | "stale" | "never"
+  readonly paused: boolean
 }
 
 export interface ResourceId {

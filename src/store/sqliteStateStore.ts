@@ -17,7 +17,24 @@ export const migrations: ReadonlyArray<string> = [
      payload TEXT,
      status TEXT NOT NULL,
      PRIMARY KEY (client, resource)
-   ) WITHOUT ROWID`
+   ) WITHOUT ROWID`,
+  // 2: pause/resume. A paused resource may never have sent: first/last seen become nullable,
+  // which SQLite can only do by rebuilding the table.
+  `CREATE TABLE resources_v2 (
+     client TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     first_seen_ms INTEGER,
+     last_seen_ms INTEGER,
+     timeout_override_minutes REAL,
+     payload TEXT,
+     status TEXT NOT NULL,
+     paused INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (client, resource)
+   ) WITHOUT ROWID;
+   INSERT INTO resources_v2 (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status)
+     SELECT client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status FROM resources;
+   DROP TABLE resources;
+   ALTER TABLE resources_v2 RENAME TO resources`
 ]
 
 export interface SqliteStateStoreOptions {
@@ -97,16 +114,16 @@ export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
         (db) => Effect.sync(() => db.close())
       )
       const upsert = db.prepare(
-        `INSERT INTO resources (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO resources (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status, paused)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (client, resource) DO UPDATE SET
            first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
            timeout_override_minutes = excluded.timeout_override_minutes, payload = excluded.payload,
-           status = excluded.status`
+           status = excluded.status, paused = excluded.paused`
       )
       const remove = db.prepare("DELETE FROM resources WHERE client = ? AND resource = ?")
       const selectAll = db.prepare(
-        "SELECT client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status FROM resources"
+        "SELECT client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status, paused FROM resources"
       )
 
       return StateStore.of({
@@ -116,11 +133,12 @@ export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
             (selectAll.all() as Array<Record<string, string | number | null>>).map((row): StoredResource => ({
               client: String(row["client"]),
               resource: String(row["resource"]),
-              firstSeenMs: Number(row["first_seen_ms"]),
-              lastSeenMs: Number(row["last_seen_ms"]),
+              firstSeenMs: row["first_seen_ms"] === null ? undefined : Number(row["first_seen_ms"]),
+              lastSeenMs: row["last_seen_ms"] === null ? undefined : Number(row["last_seen_ms"]),
               timeoutOverrideMinutes: row["timeout_override_minutes"] === null ? undefined : Number(row["timeout_override_minutes"]),
               payload: row["payload"] === null ? undefined : JSON.parse(String(row["payload"])),
-              status: row["status"] === "stale" ? "stale" : "alive"
+              status: row["status"] === "stale" ? "stale" : row["status"] === "never" ? "never" : "alive",
+              paused: row["paused"] === 1
             })),
           catch: (error) => new StateStoreError({ reason: `cannot read ${options.path}: ${describe(error)}` })
         }),
@@ -134,11 +152,12 @@ export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
                   upsert.run(
                     row.client,
                     row.resource,
-                    row.firstSeenMs,
-                    row.lastSeenMs,
+                    row.firstSeenMs ?? null,
+                    row.lastSeenMs ?? null,
                     row.timeoutOverrideMinutes ?? null,
                     row.payload === undefined ? null : JSON.stringify(row.payload),
-                    row.status
+                    row.status,
+                    row.paused ? 1 : 0
                   )
                 }
                 db.exec("COMMIT")
