@@ -27,6 +27,17 @@ export interface ClientConfig {
   readonly resources: ReadonlyMap<string, ResourceConfig>
 }
 
+export interface HttpSettings {
+  readonly host: string
+  readonly port: number
+  /** Needed (as a Bearer token) for deregister / pause / resume; without it those are refused. */
+  readonly adminToken: string | undefined
+  /** When set, reads (API, feed, dashboard data, metrics) need this token or the admin token. */
+  readonly readToken: string | undefined
+}
+
+export const defaultHttpListen = "127.0.0.1:50004"
+
 export interface ReceiverConfig {
   readonly timing: MonitorTiming
   readonly receiver: ReceiverIdentity
@@ -39,6 +50,8 @@ export interface ReceiverConfig {
   /** Notification backlog that counts as a storm. */
   readonly queueThreshold: number
   readonly clients: ReadonlyArray<ClientConfig>
+  /** The status API and dashboard; undefined when the `http:` section is absent. */
+  readonly http: HttpSettings | undefined
   /** Folder for the state database and heartbeat files; the --state-dir flag overrides it. */
   readonly stateDir: string | undefined
   /** Things that do not stop the receiver but that the operator should hear about. */
@@ -86,6 +99,28 @@ const ClientEntry = Schema.Struct({
   )
 }).annotate(expected("expected a mapping with token and timeout"))
 
+const listenMessage = 'expected "host:port", e.g. "127.0.0.1:50004" or "[::1]:50004"'
+const Listen = Schema.String.annotate(expected(listenMessage)).check(
+  Schema.makeFilter((text: string) => parseListen(text) !== undefined, expected(listenMessage))
+)
+
+const HttpEntry = Schema.NullOr(
+  Schema.Struct({
+    listen: Schema.optionalKey(Listen),
+    admin_token: Schema.optionalKey(Text("a non-empty string")),
+    read_token: Schema.optionalKey(Text("a non-empty string"))
+  }).annotate(expected("expected a mapping with listen, admin_token, read_token"))
+)
+
+/** "host:port" or "[v6]:port" to its parts; undefined when malformed. */
+export const parseListen = (text: string): { host: string; port: number } | undefined => {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(text)
+  if (match === null) return undefined
+  const port = Number(match[3])
+  if (port > 65535) return undefined
+  return { host: match[1] ?? match[2]!, port }
+}
+
 const ReceiverYaml = Schema.Struct({
   enabled: Schema.Literal(true).annotate(expected("the receiver is disabled: set `enabled: true` to run it")),
   notify_devilry_sleep: Schema.optionalKey(seconds("non-negative")),
@@ -102,6 +137,7 @@ const ReceiverYaml = Schema.Struct({
   rare_check_interval: Schema.optionalKey(seconds("positive")),
   receiver_name: Schema.optionalKey(Text("a non-empty string")),
   state_dir: Schema.optionalKey(Text("a folder path")),
+  http: Schema.optionalKey(HttpEntry),
   origin: Schema.optionalKey(Text("a non-empty string")),
   notifier: Schema.optionalKey(
     Schema.Literals(notifierKinds).annotate(expected(`expected one of ${notifierKinds.join(", ")}`))
@@ -113,10 +149,8 @@ const ReceiverYaml = Schema.Struct({
 
 type ReceiverYaml = typeof ReceiverYaml.Type
 
-/** Keys that later features read from the same file; known here so they raise no warning. */
-const reservedTopLevelKeys = ["http"]
 const knownKeys = {
-  top: [...Object.keys(ReceiverYaml.fields), ...reservedTopLevelKeys],
+  top: Object.keys(ReceiverYaml.fields),
   client: Object.keys(ClientEntry.fields),
   resource: ["severity", "environment", "service", "location"]
 }
@@ -156,6 +190,11 @@ const duplicateTokenProblems = (clients: ReadonlyArray<readonly [string, { reado
   return problems
 }
 
+const httpSettings = (http: { listen?: string; admin_token?: string; read_token?: string }): HttpSettings => {
+  const listen = parseListen(http.listen ?? defaultHttpListen)!
+  return { host: listen.host, port: listen.port, adminToken: http.admin_token, readToken: http.read_token }
+}
+
 const toConfig = (yaml: ReceiverYaml, warnings: ReadonlyArray<string>, host: string): ReceiverConfig => {
   const ms = (value: number | undefined, fallback: number) => value === undefined ? fallback : value * 1000
   const timing: MonitorTiming = {
@@ -181,6 +220,7 @@ const toConfig = (yaml: ReceiverYaml, warnings: ReadonlyArray<string>, host: str
     queueThreshold: yaml.queue_threshold ?? 1000,
     clients,
     stateDir: yaml.state_dir,
+    http: yaml.http === undefined ? undefined : httpSettings(yaml.http ?? {}),
     warnings: clients.length === 0 ? [...warnings, "clients: none configured, every heartbeat will be refused"] : warnings
   }
 }

@@ -4,7 +4,7 @@ import type { SchemaError } from "effect/Schema"
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 // Keys whose values are secrets: a message may say what is wrong with them, never what they are.
-const secretKeys = new Set(["token", "admin_token"])
+const secretKeys = new Set(["token", "admin_token", "read_token"])
 
 const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): { found: boolean; value: unknown } => {
   let current: unknown = root

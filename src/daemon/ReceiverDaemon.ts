@@ -3,10 +3,12 @@ import { Effect, Layer } from "effect"
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { loadReceiverConfig, type NotifierKind, type ReceiverConfig } from "../config/ReceiverConfig.ts"
-import { layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
+import { HeartbeatFiles, layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
+import { LiveFeed, layerLiveFeed } from "../http/LiveFeed.ts"
+import { layerStatusHttp } from "../http/StatusHttp.ts"
 import { Ingress, layerZmqIngress } from "../ingress/ZmqIngress.ts"
 import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
-import { layerReceiverCore } from "../receiver/ReceiverEngine.ts"
+import { combineObservers, HeartbeatTap, layerReceiverCore } from "../receiver/ReceiverEngine.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { layerSqliteStateStore } from "../store/sqliteStateStore.ts"
 import { layerMemoryStateStore } from "../store/StateStore.ts"
@@ -43,26 +45,41 @@ const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =
       timeoutMs: config.notifyDevilryTimeoutMs
     }).pipe(Layer.provide(NodeServices.layer))
 
+/** Who hears about accepted heartbeats: the live feed always, heartbeat files when enabled. */
+const layerObservers = (options: ReceiverDaemonOptions, stateDir: string) =>
+  options.heartbeatFiles
+    ? Layer.effect(
+      HeartbeatTap,
+      Effect.gen(function*() {
+        const feed = yield* LiveFeed
+        const files = yield* HeartbeatFiles
+        return combineObservers([files.observer, feed.observer])
+      })
+    ).pipe(
+      Layer.provideMerge(layerHeartbeatFiles({
+        directory: options.heartbeatDir ?? join(stateDir, "heartbeats"),
+        flushIntervalMs: 1000
+      }))
+    )
+    : Layer.effect(HeartbeatTap, LiveFeed.use((feed) => Effect.succeed(feed.observer)))
+
 /** Every layer of a running receiver for one loaded configuration. */
 export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
-  const files = options.heartbeatFiles
-    ? layerHeartbeatFiles({
-      directory: options.heartbeatDir ?? join(stateDir, "heartbeats"),
-      flushIntervalMs: 1000
-    })
-    : Layer.empty
   const store = options.persistState
     ? layerSqliteStateStore({ path: join(stateDir, stateDatabaseName), resetIfUnreadable: options.resetState })
     : layerMemoryStateStore()
-  return Layer.mergeAll(
+  const receiver = Layer.mergeAll(
     layerZmqIngress({ iface: options.iface, port: options.port }),
     layerConfigReloader(options.configPath)
   ).pipe(
     Layer.provideMerge(layerReceiverCore(config)),
-    Layer.provideMerge(files),
+    Layer.provideMerge(layerObservers(options, stateDir)),
+    Layer.provideMerge(layerLiveFeed),
     Layer.provide(notifierLayer(config, options)),
     Layer.provide(store)
   )
+  // The HTTP side needs the running receiver, so it sits on top of it.
+  return config.http === undefined ? receiver : layerStatusHttp(config.http).pipe(Layer.provideMerge(receiver))
 }
 
 /**
@@ -92,7 +109,8 @@ export const runReceiverDaemon = (options: ReceiverDaemonOptions) =>
         clients: config.clients.length,
         resources: supervisor.size(),
         receiver: config.receiver.name,
-        state: options.persistState ? join(stateDir, stateDatabaseName) : "memory only (--no-state)"
+        state: options.persistState ? join(stateDir, stateDatabaseName) : "memory only (--no-state)",
+        http: config.http === undefined ? "off" : `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${config.http.port}/`
       })
       return yield* Effect.never
     }).pipe(Effect.provide(receiverDaemonLayer(config, options, stateDir)), Effect.scoped)

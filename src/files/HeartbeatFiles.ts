@@ -3,7 +3,7 @@ import { appendFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { ClientConfig } from "../config/ReceiverConfig.ts"
 import type { WireHeartbeat } from "../domain/Heartbeat.ts"
-import { HeartbeatTap } from "../receiver/ReceiverEngine.ts"
+import type { HeartbeatObserver } from "../receiver/ReceiverEngine.ts"
 import { clientFolderName, safeFileName, utcStamp } from "./fileNames.ts"
 
 export interface HeartbeatFilesOptions {
@@ -20,6 +20,8 @@ export interface HeartbeatFilesCounters {
 }
 
 export class HeartbeatFiles extends Context.Service<HeartbeatFiles, {
+  /** Records heartbeats and deregistrations in memory, for the next write. */
+  readonly observer: HeartbeatObserver
   /** Writes everything pending now (shutdown, tests). */
   readonly flush: Effect.Effect<void>
   readonly counters: () => HeartbeatFilesCounters
@@ -43,7 +45,8 @@ const writeConcurrency = 16
  * Tokens are never written.
  */
 export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
-  Layer.effectContext(
+  Layer.effect(
+    HeartbeatFiles,
     Effect.gen(function*() {
       let pending = new Map<string, PendingResource>()
       const createdFolders = new Set<string>()
@@ -52,21 +55,27 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       let writeErrors = 0
       let lastErrorLogMs = 0
 
-      const tap = (client: ClientConfig, heartbeat: WireHeartbeat, nowMs: number) => {
+      const pendingFor = (client: ClientConfig, resource: string) => {
         const folder = clientFolderName(client.name)
-        const file = `${safeFileName(heartbeat.resource)}.json`
+        const file = `${safeFileName(resource)}.json`
         const key = `${folder}/${file}`
         let entry = pending.get(key)
         if (entry === undefined) {
           entry = { folder, file, current: undefined, history: [], remove: false }
           pending.set(key, entry)
         }
-        if (heartbeat.deregister === true) {
-          entry.current = undefined
-          entry.history = []
-          entry.remove = true
-          return
-        }
+        return entry
+      }
+
+      const deregistered = (client: ClientConfig, resource: string) => {
+        const entry = pendingFor(client, resource)
+        entry.current = undefined
+        entry.history = []
+        entry.remove = true
+      }
+
+      const heartbeatSeen = (client: ClientConfig, heartbeat: WireHeartbeat, nowMs: number) => {
+        const entry = pendingFor(client, heartbeat.resource)
         const line = JSON.stringify({
           utc: utcStamp(nowMs),
           resource: heartbeat.resource,
@@ -150,11 +159,10 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.flushIntervalMs), flush)))
       yield* Effect.addFinalizer(() => flush)
 
-      return Context.make(HeartbeatTap, tap).pipe(
-        Context.add(HeartbeatFiles, HeartbeatFiles.of({
-          flush,
-          counters: () => ({ flushes, filesWritten, writeErrors })
-        }))
-      )
+      return HeartbeatFiles.of({
+        observer: { heartbeat: heartbeatSeen, deregistered },
+        flush,
+        counters: () => ({ flushes, filesWritten, writeErrors })
+      })
     })
   )

@@ -2,6 +2,7 @@ import { Context, Effect, Latch, Layer, Schedule } from "effect"
 import type { Notification, ReceiverIdentity } from "../domain/Notification.ts"
 import { queueThresholdNotification } from "../monitor/notifications.ts"
 import { NotificationBacklog } from "./NotificationBacklog.ts"
+import { NotificationJournal } from "./NotificationJournal.ts"
 import { Notifier } from "./Notifier.ts"
 
 export interface OutboxCounters {
@@ -40,6 +41,7 @@ export const layerOutbox = (options: OutboxOptions) =>
     Outbox,
     Effect.gen(function*() {
       const notifier = yield* Notifier
+      const journal = yield* NotificationJournal
       const backlog = new NotificationBacklog(
         options.queueThreshold,
         (size) => queueThresholdNotification(options.receiver, size, options.queueThreshold)
@@ -51,6 +53,7 @@ export const layerOutbox = (options: OutboxOptions) =>
       let wasShedding = false
 
       const enqueue = (notification: Notification) => {
+        journal.record(notification)
         backlog.push(notification)
         Latch.closeUnsafe(idle)
         Latch.openUnsafe(work)
