@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { mkdirSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { type Browser, chromium } from "playwright-core"
+import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon } from "./support/daemonProcess.ts"
+
+const screenshots = resolve(import.meta.dirname, "screenshots")
+
+// The flags this workplace's Chromium needs: headless, as root, and no calls to Google's hosts.
+const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync"
+]
+
+describe("dashboard in headless Chromium", () => {
+  let daemon: RunningDaemon
+  let browser: Browser
+  let url: string
+
+  beforeAll(async () => {
+    const httpPort = await freePort()
+    url = `http://127.0.0.1:${httpPort}/`
+    const workspace = makeWorkspace(`
+enabled: true
+notify_devilry_sleep: 0
+check_interval: 1
+timeout_jitter: 1
+grace_period: 0
+clients:
+  Client1:
+    token: browser-token
+    timeout: 0.05
+    resources:
+      db1.example.com: {environment: prod}
+http:
+  listen: "127.0.0.1:${httpPort}"
+`)
+    daemon = await startDaemon(workspace, ["--notifier", "stdout"])
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs })
+    mkdirSync(screenshots, { recursive: true })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await daemon?.stop("SIGKILL")
+  })
+
+  it("shows a resource after a real heartbeat, then shows it turn stale", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } })
+    const errors: Array<string> = []
+    page.on("pageerror", (error) => errors.push(error.message))
+    await page.goto(url)
+    await page.locator('tr[data-resource="Client1/db1.example.com"][data-status="not_registered"]').waitFor()
+    await page.locator("#connection.live").waitFor()
+
+    const push = pushTo(daemon.port)
+    await push.heartbeat("browser-token", "web1.example.com", { payload: { uptime: 1 } })
+    const row = page.locator('tr[data-resource="Client1/web1.example.com"]')
+    await row.and(page.locator('[data-status="alive"]')).waitFor({ timeout: 10_000 })
+    await expect(row.locator("td").nth(4).textContent()).resolves.toMatch(/^in \d+ s$/)
+    await page.locator("#events li", { hasText: "web1.example.com" }).first().waitFor()
+    await page.screenshot({ path: join(screenshots, "dashboard-alive.png"), fullPage: true })
+
+    // No more heartbeats: 3 s timeout + 1 s jitter later it is stale on the page.
+    await row.and(page.locator('[data-status="stale"]')).waitFor({ timeout: 15_000 })
+    await expect(row.locator("td").nth(4).textContent()).resolves.toMatch(/^overdue \d+ s$/)
+    await expect(page.locator('[data-count="stale"]').textContent()).resolves.toBe("1 stale")
+
+    // Search and status filter.
+    await page.fill("#search", "db1")
+    await expect(page.locator("#resources tbody tr").count()).resolves.toBe(1)
+    await page.fill("#search", "")
+    await page.selectOption("#status-filter", "stale")
+    await expect(page.locator("#resources tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-resource"))))
+      .resolves.toEqual(["Client1/web1.example.com"])
+    await page.selectOption("#status-filter", "")
+    await page.screenshot({ path: join(screenshots, "dashboard-stale.png"), fullPage: true })
+    push.close()
+    expect(errors).toEqual([])
+  })
+
+  it("fits a phone screen without sideways scrolling", async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true })
+    await phone.goto(url)
+    await phone.locator('tr[data-resource="Client1/db1.example.com"]').waitFor()
+    // A string, evaluated in the page: this project's type check has no DOM library.
+    const overflow = await phone.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth")
+    expect(overflow).toBeLessThanOrEqual(0)
+    await phone.screenshot({ path: join(screenshots, "dashboard-phone.png"), fullPage: true })
+  })
+})
