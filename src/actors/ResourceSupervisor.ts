@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, FiberSet, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import type { StoredResource } from "../store/StateStore.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
@@ -8,7 +8,8 @@ import { profileFor, sameProfile } from "../monitor/ResourceProfile.ts"
 import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat, setPaused } from "../monitor/resourceRules.ts"
 import type { MonitorTiming } from "../monitor/timing.ts"
 import { Outbox } from "../notify/Outbox.ts"
-import { type ActorEnvironment, actorKey, ResourceActor, supervisedActor } from "./ResourceActor.ts"
+import { DeadlineQueue } from "./DeadlineQueue.ts"
+import { type ActorEnvironment, ActorProbe, actorKey, ResourceActor, runActor } from "./ResourceActor.ts"
 
 /**
  * Owns every resource actor: creates them for configured resources and on first heartbeats, routes
@@ -62,8 +63,12 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       const outbox = yield* Outbox
       const changes = yield* ResourceChanges
       const restored = yield* RestoredResources
-      const run = yield* FiberSet.makeRuntime<never, void, never>()
-      const startedAtMs = yield* Clock.currentTimeMillis
+      const probe = yield* ActorProbe
+      const forkActor = Effect.runForkWith(yield* Effect.context<never>())
+      const deadlines = new DeadlineQueue()
+      yield* Effect.forkScoped(deadlines.run)
+      const clock = yield* Clock.Clock
+      const startedAtMs = clock.currentTimeMillisUnsafe()
       const graceEndsMs = startedAtMs + options.timing.graceMs
       const actors = new Map<string, ResourceActor>()
       let lastHeartbeatAnywhereMs: number | undefined = undefined
@@ -83,22 +88,28 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         changed: changes.changed,
         onRestart: () => {
           restarts++
-        }
+        },
+        deadlines
       }
 
+      /** Gives a new actor its fiber; its first step computes when it next needs to wake. */
+      const spawn = (actor: ResourceActor) => {
+        actor.fiber = forkActor(runActor(actor, env, probe))
+      }
+
+      /** Wakes the actor now to recompute its deadline (first heartbeat, shorter timeout, new config). */
+      const poke = (actor: ResourceActor, nowMs: number) => deadlines.schedule(actor, nowMs)
+
       const stop = (actor: ResourceActor) => {
+        actor.wakeAt = undefined
         actor.fiber?.interruptUnsafe()
         actor.fiber = undefined
       }
-
-      /** (Re)starts the actor's fiber: used on creation and when its next deadline moved earlier. */
-      const start = (actor: ResourceActor) => {
-        stop(actor)
-        // "Due now": the new fiber's first step computes the real wake time, and until then no
-        // other heartbeat needs to restart it.
-        actor.wakeAt = Number.NEGATIVE_INFINITY
-        actor.fiber = run(supervisedActor(actor, env))
-      }
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          for (const actor of actors.values()) stop(actor)
+        })
+      )
 
       const deliver = (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => {
         const key = actorKey(client.name, heartbeat.resource)
@@ -114,12 +125,14 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         changes.changed(actor)
         lastHeartbeatAnywhereMs = nowMs
         if (transition.notifications.length > 0) outbox.enqueueAll(transition.notifications)
-        // A routine heartbeat only moves the deadline later: the sleeping fiber will find that out
-        // when it wakes. Only an idle actor or an earlier deadline (shorter timeout) needs its fiber.
-        const deadline = deadlineOf(actor.state, actor.profile, now)
-        if (isNew || actor.wakeAt === undefined || (deadline !== undefined && deadline < actor.wakeAt)) {
-          start(actor)
+        // A routine heartbeat only moves the deadline later: the waiting fiber will find that out
+        // when it wakes. Only an idle actor or an earlier deadline (shorter timeout) is woken now.
+        if (isNew) {
+          spawn(actor)
+          return
         }
+        const deadline = deadlineOf(actor.state, actor.profile, now)
+        if (actor.wakeAt === undefined || (deadline !== undefined && deadline < actor.wakeAt)) poke(actor, nowMs)
       }
 
       const deregisterResource = (client: ClientConfig, resource: string, nowMs: number) => {
@@ -132,7 +145,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         if (profile.configured) {
           actor.state = transition.state
           changes.changed(actor)
-          start(actor)
+          poke(actor, nowMs)
         } else {
           stop(actor)
           actors.delete(key)
@@ -151,7 +164,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         return true
       }
 
-      const applyConfig = (config: ReceiverConfig) => {
+      const applyConfig = (config: ReceiverConfig, nowMs: number) => {
         const clients = new Map(config.clients.map((client) => [client.name, client]))
         for (const [key, actor] of actors) {
           const client = clients.get(actor.profile.client)
@@ -163,7 +176,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
             changes.removed(actor.profile.client, actor.profile.resource)
           } else if (!sameProfile(profile, actor.profile)) {
             actor.profile = profile
-            start(actor)
+            poke(actor, nowMs)
           }
         }
         for (const client of config.clients) {
@@ -172,7 +185,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
             if (actors.has(key)) continue
             const actor = new ResourceActor(key, profileFor(client, resource), neverHeard)
             actors.set(key, actor)
-            start(actor)
+            spawn(actor)
           }
         }
       }
@@ -210,15 +223,15 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
           paused: row.paused
         })
         actors.set(actor.key, actor)
-        start(actor)
+        spawn(actor)
       }
-      applyConfig(config)
+      applyConfig(config, startedAtMs)
 
       return ResourceSupervisor.of({
         deliver,
         deregister: deregisterResource,
         setPaused: setPausedFor,
-        applyConfig,
+        applyConfig: (next) => applyConfig(next, clock.currentTimeMillisUnsafe()),
         rareCheck: rareCheckAll,
         moment,
         find: (client, resource) => actors.get(actorKey(client, resource)),
