@@ -1,12 +1,14 @@
 // Ingest throughput of the real receiver pipeline (ZeroMQ PULL, decode, token check, routing,
-// actor update, state store) fed by a PUSH sender in another process, with the SQLite state store
-// on and off, alternated to share the machine's noise. Not part of `npm test`.
+// actor update, state store on or off) fed by a PUSH sender in another process, against a bare
+// baseline in the same run (PULL + JSON.parse only). Rounds alternate the three so they share the
+// machine's noise; the best round of each is reported. Prints one JSON line.
 //   node bench/ingest.ts [--quick]
 import { spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Effect, Layer, Result } from "effect"
+import { Pull } from "zeromq"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { Ingress, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
 import { layerTest, RecordedNotifications } from "../src/notify/Notifier.ts"
@@ -17,6 +19,7 @@ import { layerMemoryStateStore } from "../src/store/StateStore.ts"
 
 const quick = process.argv.includes("--quick")
 const heartbeats = quick ? 200_000 : 1_000_000
+const rounds = quick ? 1 : 3
 const resources = 10_000
 const token = "bench-token-0123456789"
 const config = parseReceiverConfig(`
@@ -37,30 +40,28 @@ const runSender = (endpoint: string) =>
     child.on("exit", (code) => (code === 0 ? done() : fail(new Error(`sender exited ${code}`))))
   })
 
-const measure = (store: "on" | "off") =>
+/** Heartbeats per second from the first frame received to the last. */
+const timeReception = (received: () => number) =>
+  Effect.gen(function*() {
+    while (received() === 0) yield* Effect.sleep(1)
+    const started = performance.now()
+    while (received() < heartbeats) yield* Effect.sleep(5)
+    return Math.round(heartbeats / ((performance.now() - started) / 1000))
+  })
+
+const pipeline = (store: "on" | "off") =>
   Effect.gen(function*() {
     const ingress = yield* Ingress
-    const recorded = yield* RecordedNotifications
     const sender = runSender(ingress.endpoint)
-    // The clock starts at the first heartbeat, so process start-up is not counted.
-    while (ingress.counters().received === 0) yield* Effect.sleep(1)
-    const started = performance.now()
-    while (ingress.counters().received < heartbeats) yield* Effect.sleep(5)
-    const seconds = (performance.now() - started) / 1000
+    const rate = yield* timeReception(() => ingress.counters().received)
     yield* Effect.promise(() => sender)
-    const persistence = yield* StatePersistence
-    yield* persistence.flush
-    recorded.clear()
-    const counters = ingress.counters()
-    return {
-      store,
-      heartbeatsPerSecond: Math.round(counters.accepted / seconds),
-      accepted: counters.accepted,
-      rowsWritten: persistence.counters().rowsWritten
-    }
+    if (ingress.counters().accepted !== heartbeats) throw new Error(`accepted ${ingress.counters().accepted} of ${heartbeats}`)
+    yield* (yield* StatePersistence).flush
+    ;(yield* RecordedNotifications).clear()
+    return rate
   }).pipe(
     Effect.provide(
-      Layer.mergeAll(layerZmqIngress({ iface: "127.0.0.1", port: 0 })).pipe(
+      layerZmqIngress({ iface: "127.0.0.1", port: 0 }).pipe(
         Layer.provideMerge(layerReceiverCore(config.success)),
         Layer.provideMerge(layerTest),
         Layer.provide(
@@ -73,20 +74,47 @@ const measure = (store: "on" | "off") =>
     Effect.scoped
   )
 
-const program = Effect.gen(function*() {
-  const rounds = quick ? 1 : 3
-  const results: Array<{ store: string; heartbeatsPerSecond: number; accepted: number; rowsWritten: number }> = []
-  for (let round = 0; round < rounds; round++) {
-    for (const store of ["off", "on"] as const) results.push(yield* measure(store))
-  }
-  const best = (store: string) => Math.max(...results.filter((r) => r.store === store).map((r) => r.heartbeatsPerSecond))
-  console.table(results)
-  const off = best("off")
-  const on = best("on")
-  console.log(JSON.stringify({ heartbeats, resources, storeOff: off, storeOn: on, onOverOff: Number((on / off).toFixed(3)) }))
+/** The floor of what Node and zeromq can do here: receive and JSON.parse, nothing else. */
+const baseline = Effect.gen(function*() {
+  const socket = new Pull({ receiveHighWaterMark: 100_000 })
+  yield* Effect.promise(() => socket.bind("tcp://127.0.0.1:*"))
+  let received = 0
+  let checksum = 0
+  const loop = (async () => {
+    for await (const [frame] of socket) {
+      checksum += (JSON.parse(frame!.toString("utf8")) as { resource: string }).resource.length
+      if (++received === heartbeats) return
+    }
+  })()
+  const sender = runSender(socket.lastEndpoint!)
+  const rate = yield* timeReception(() => received)
+  yield* Effect.promise(() => Promise.all([sender, loop]))
+  socket.close()
+  if (checksum === 0) throw new Error("nothing parsed")
+  return rate
 })
 
-Effect.runPromise(program).catch((error) => {
+const program = Effect.gen(function*() {
+  const results = { baseline: [] as Array<number>, storeOff: [] as Array<number>, storeOn: [] as Array<number> }
+  for (let round = 0; round < rounds; round++) {
+    results.baseline.push(yield* baseline)
+    results.storeOff.push(yield* pipeline("off"))
+    results.storeOn.push(yield* pipeline("on"))
+  }
+  const best = (values: Array<number>) => Math.max(...values)
+  console.log(JSON.stringify({
+    heartbeats,
+    resources,
+    rounds: results,
+    heartbeatsPerSecond: best(results.storeOn),
+    storeOffPerSecond: best(results.storeOff),
+    baselinePerSecond: best(results.baseline),
+    ratio: Number((best(results.storeOn) / best(results.baseline)).toFixed(3)),
+    storeOnOverOff: Number((best(results.storeOn) / best(results.storeOff)).toFixed(3))
+  }))
+})
+
+Effect.runPromise(program.pipe(Effect.provide(Layer.empty))).catch((error) => {
   console.error(error)
   process.exit(1)
 })

@@ -8,6 +8,7 @@ import { profileFor, sameProfile } from "../monitor/ResourceProfile.ts"
 import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat, setPaused } from "../monitor/resourceRules.ts"
 import type { MonitorTiming } from "../monitor/timing.ts"
 import { Outbox } from "../notify/Outbox.ts"
+import { ActorRegistry } from "./ActorRegistry.ts"
 import { DeadlineQueue } from "./DeadlineQueue.ts"
 import { type ActorEnvironment, ActorProbe, actorKey, ResourceActor, runActor } from "./ResourceActor.ts"
 
@@ -70,17 +71,19 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       const clock = yield* Clock.Clock
       const startedAtMs = clock.currentTimeMillisUnsafe()
       const graceEndsMs = startedAtMs + options.timing.graceMs
-      const actors = new Map<string, ResourceActor>()
+      const actors = new ActorRegistry()
       let lastHeartbeatAnywhereMs: number | undefined = undefined
       let restarts = 0
 
-      const moment = (nowMs: number): MonitorMoment => ({
-        nowMs,
-        timing: options.timing,
-        graceEndsMs,
-        lastHeartbeatAnywhereMs,
-        receiver: options.receiver
-      })
+      // Thousands of heartbeats share a millisecond: reuse the moment while nothing in it changed.
+      let lastMoment: MonitorMoment | undefined = undefined
+      const moment = (nowMs: number): MonitorMoment => {
+        if (lastMoment !== undefined && lastMoment.nowMs === nowMs && lastMoment.lastHeartbeatAnywhereMs === lastHeartbeatAnywhereMs) {
+          return lastMoment
+        }
+        lastMoment = { nowMs, timing: options.timing, graceEndsMs, lastHeartbeatAnywhereMs, receiver: options.receiver }
+        return lastMoment
+      }
 
       const env: ActorEnvironment = {
         moment,
@@ -112,14 +115,14 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       )
 
       const deliver = (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => {
-        const key = actorKey(client.name, heartbeat.resource)
-        let actor = actors.get(key)
+        let actor = actors.get(client.name, heartbeat.resource)
         const isNew = actor === undefined
         if (actor === undefined) {
-          actor = new ResourceActor(key, profileFor(client, heartbeat.resource), neverHeard)
-          actors.set(key, actor)
+          actor = new ResourceActor(actorKey(client.name, heartbeat.resource), profileFor(client, heartbeat.resource), neverHeard)
+          actors.add(actor)
         }
         const now = moment(nowMs)
+        const previousOverride = actor.state.timeoutOverrideMinutes
         const transition = receiveHeartbeat(actor.state, actor.profile, heartbeat, now)
         actor.state = transition.state
         changes.changed(actor)
@@ -131,13 +134,16 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
           spawn(actor)
           return
         }
-        const deadline = deadlineOf(actor.state, actor.profile, now)
-        if (actor.wakeAt === undefined || (deadline !== undefined && deadline < actor.wakeAt)) poke(actor, nowMs)
+        if (actor.wakeAt === undefined) poke(actor, nowMs)
+        else if (heartbeat.timeoutMinutes !== previousOverride) {
+          // Only a changed timeout can bring the deadline forward.
+          const deadline = deadlineOf(actor.state, actor.profile, now)
+          if (deadline !== undefined && deadline < actor.wakeAt) poke(actor, nowMs)
+        }
       }
 
       const deregisterResource = (client: ClientConfig, resource: string, nowMs: number) => {
-        const key = actorKey(client.name, resource)
-        const actor = actors.get(key)
+        const actor = actors.get(client.name, resource)
         const profile = actor?.profile ?? profileFor(client, resource)
         const transition = deregister(profile, moment(nowMs))
         outbox.enqueueAll(transition.notifications)
@@ -148,13 +154,13 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
           poke(actor, nowMs)
         } else {
           stop(actor)
-          actors.delete(key)
+          actors.remove(actor)
           changes.removed(client.name, resource)
         }
       }
 
       const setPausedFor = (client: string, resource: string, paused: boolean) => {
-        const actor = actors.get(actorKey(client, resource))
+        const actor = actors.get(client, resource)
         if (actor === undefined) return false
         const next = setPaused(actor.state, paused)
         if (next !== actor.state) {
@@ -166,25 +172,25 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
 
       const applyConfig = (config: ReceiverConfig, nowMs: number) => {
         const clients = new Map(config.clients.map((client) => [client.name, client]))
-        for (const [key, actor] of actors) {
+        for (const actor of [...actors.values()]) {
           const client = clients.get(actor.profile.client)
           const profile = client === undefined ? undefined : profileFor(client, actor.profile.resource)
           const heard = actor.state.lastSeenMs !== undefined
           if (profile === undefined || (!profile.configured && !heard)) {
             stop(actor)
-            actors.delete(key)
+            actors.remove(actor)
             changes.removed(actor.profile.client, actor.profile.resource)
           } else if (!sameProfile(profile, actor.profile)) {
+            // The registry files actors by client and resource, which a profile change never alters.
             actor.profile = profile
             poke(actor, nowMs)
           }
         }
         for (const client of config.clients) {
           for (const resource of client.resources.keys()) {
-            const key = actorKey(client.name, resource)
-            if (actors.has(key)) continue
-            const actor = new ResourceActor(key, profileFor(client, resource), neverHeard)
-            actors.set(key, actor)
+            if (actors.get(client.name, resource) !== undefined) continue
+            const actor = new ResourceActor(actorKey(client.name, resource), profileFor(client, resource), neverHeard)
+            actors.add(actor)
             spawn(actor)
           }
         }
@@ -222,7 +228,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
           nextTimeoutAlertMs: undefined,
           paused: row.paused
         })
-        actors.set(actor.key, actor)
+        actors.add(actor)
         spawn(actor)
       }
       applyConfig(config, startedAtMs)
@@ -234,7 +240,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         applyConfig: (next) => applyConfig(next, clock.currentTimeMillisUnsafe()),
         rareCheck: rareCheckAll,
         moment,
-        find: (client, resource) => actors.get(actorKey(client, resource)),
+        find: (client, resource) => actors.get(client, resource),
         actors: () => actors.values(),
         size: () => actors.size,
         restarts: () => restarts,

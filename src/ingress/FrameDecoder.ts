@@ -39,7 +39,10 @@ export const decodeFrames = (frames: ReadonlyArray<Uint8Array>, maxFrameBytes = 
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("utf8"))
+    const text = Buffer.isBuffer(frame)
+      ? frame.toString("utf8")
+      : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("utf8")
+    parsed = JSON.parse(text)
   } catch {
     return reject("not_json", `frame of ${frame.byteLength} bytes is not JSON`)
   }
