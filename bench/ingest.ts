@@ -20,6 +20,7 @@ import { layerMemoryStateStore } from "../src/store/StateStore.ts"
 const quick = process.argv.includes("--quick")
 const heartbeats = quick ? 200_000 : 1_000_000
 const rounds = quick ? 1 : 3
+const warmUp = 50_000
 const resources = 10_000
 const token = "bench-token-0123456789"
 const config = parseReceiverConfig(`
@@ -34,28 +35,28 @@ clients:
 `, "bench")
 if (Result.isFailure(config)) throw new Error(config.failure.join("\n"))
 
-const runSender = (endpoint: string) =>
+const runSender = (endpoint: string, count: number) =>
   new Promise<void>((done, fail) => {
-    const child = spawn(process.execPath, [resolve(import.meta.dirname, "pushSender.mjs"), endpoint, String(heartbeats), String(resources), token], { stdio: "inherit" })
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, "pushSender.mjs"), endpoint, String(count), String(resources), token], { stdio: "inherit" })
     child.on("exit", (code) => (code === 0 ? done() : fail(new Error(`sender exited ${code}`))))
   })
 
 /** Heartbeats per second from the first frame received to the last. */
-const timeReception = (received: () => number) =>
+const timeReception = (received: () => number, count: number) =>
   Effect.gen(function*() {
     while (received() === 0) yield* Effect.sleep(1)
     const started = performance.now()
-    while (received() < heartbeats) yield* Effect.sleep(5)
-    return Math.round(heartbeats / ((performance.now() - started) / 1000))
+    while (received() < count) yield* Effect.sleep(5)
+    return Math.round(count / ((performance.now() - started) / 1000))
   })
 
-const pipeline = (store: "on" | "off") =>
+const pipeline = (store: "on" | "off", count = heartbeats) =>
   Effect.gen(function*() {
     const ingress = yield* Ingress
-    const sender = runSender(ingress.endpoint)
-    const rate = yield* timeReception(() => ingress.counters().received)
+    const sender = runSender(ingress.endpoint, count)
+    const rate = yield* timeReception(() => ingress.counters().received, count)
     yield* Effect.promise(() => sender)
-    if (ingress.counters().accepted !== heartbeats) throw new Error(`accepted ${ingress.counters().accepted} of ${heartbeats}`)
+    if (ingress.counters().accepted !== count) throw new Error(`accepted ${ingress.counters().accepted} of ${count}`)
     yield* (yield* StatePersistence).flush
     ;(yield* RecordedNotifications).clear()
     return rate
@@ -75,7 +76,7 @@ const pipeline = (store: "on" | "off") =>
   )
 
 /** The floor of what Node and zeromq can do here: receive and JSON.parse, nothing else. */
-const baseline = Effect.gen(function*() {
+const baseline = (count = heartbeats) => Effect.gen(function*() {
   const socket = new Pull({ receiveHighWaterMark: 100_000 })
   yield* Effect.promise(() => socket.bind("tcp://127.0.0.1:*"))
   let received = 0
@@ -83,11 +84,11 @@ const baseline = Effect.gen(function*() {
   const loop = (async () => {
     for await (const [frame] of socket) {
       checksum += (JSON.parse(frame!.toString("utf8")) as { resource: string }).resource.length
-      if (++received === heartbeats) return
+      if (++received === count) return
     }
   })()
-  const sender = runSender(socket.lastEndpoint!)
-  const rate = yield* timeReception(() => received)
+  const sender = runSender(socket.lastEndpoint!, count)
+  const rate = yield* timeReception(() => received, count)
   yield* Effect.promise(() => Promise.all([sender, loop]))
   socket.close()
   if (checksum === 0) throw new Error("nothing parsed")
@@ -95,9 +96,13 @@ const baseline = Effect.gen(function*() {
 })
 
 const program = Effect.gen(function*() {
+  // One short unmeasured pass of each, so that both are timed with their code optimized by the JIT,
+  // as a long-running daemon's is.
+  yield* baseline(warmUp)
+  yield* pipeline("off", warmUp)
   const results = { baseline: [] as Array<number>, storeOff: [] as Array<number>, storeOn: [] as Array<number> }
   for (let round = 0; round < rounds; round++) {
-    results.baseline.push(yield* baseline)
+    results.baseline.push(yield* baseline())
     results.storeOff.push(yield* pipeline("off"))
     results.storeOn.push(yield* pipeline("on"))
   }

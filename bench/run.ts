@@ -1,0 +1,90 @@
+// `npm run bench [-- --quick]`: every benchmark, each in its own process, side by side in one run.
+// Prints a table against the targets and writes bench/results/latest.json. Not part of `npm test`.
+import { spawnSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
+import { join, resolve } from "node:path"
+
+const quick = process.argv.includes("--quick")
+const here = import.meta.dirname
+const node = process.execPath
+
+/** Runs one benchmark script and returns the JSON object it printed last. */
+const run = (script: string, args: ReadonlyArray<string>, nodeFlags: ReadonlyArray<string> = []) => {
+  const started = Date.now()
+  const child = spawnSync(node, [...nodeFlags, join(here, script), ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+  const line = child.stdout.split("\n").filter((l) => l.startsWith("{")).at(-1)
+  if (child.status !== 0 || line === undefined) {
+    throw new Error(`${script} ${args.join(" ")} failed (status ${child.status}):\n${child.stderr.slice(-2000)}`)
+  }
+  process.stderr.write(`  ${script} ${args.join(" ")}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+  return JSON.parse(line)
+}
+
+process.stderr.write(`heartbeat-mesh benchmarks${quick ? " (quick)" : ""}\n`)
+const ingest = run("ingest.ts", quick ? ["--quick"] : [])
+const scaleSizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]
+const scale = scaleSizes.map((size) => run("scale.ts", [String(size)], ["--expose-gc", "--max-old-space-size=8192"]))
+const latency = run("latency.ts", ["--resources", "10000"])
+const sender = run("sender.ts", quick ? ["--quick"] : [])
+
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
+const scaleAt = (n: number) => scale.find((s: { resources: number }) => s.resources === n)
+const targets = [
+  { what: "ingest, heartbeats/s (state store on)", measured: ingest.heartbeatsPerSecond, target: ">= 100000", met: ingest.heartbeatsPerSecond >= 100_000 },
+  { what: "ingest / bare PULL+JSON.parse baseline", measured: ingest.ratio, target: ">= 0.6", met: ingest.ratio >= 0.6 },
+  { what: "100k resources, RSS MB", measured: mb(scaleAt(100_000).rssBytes), target: "<= 400", met: scaleAt(100_000).rssBytes <= 400 * 1024 * 1024 },
+  ...(scaleAt(1_000_000) === undefined ? [] : [
+    { what: "1M resources, RSS MB", measured: mb(scaleAt(1_000_000).rssBytes), target: "<= 3072", met: scaleAt(1_000_000).rssBytes <= 3 * 1024 * 1024 * 1024 }
+  ]),
+  { what: "detection p99, ms late", measured: latency.p99Ms, target: "<= 50", met: latency.p99Ms <= 50 },
+  { what: "sender, one receiver refusing, ms", measured: sender.wallMsOneRefused, target: "<= 300", met: sender.wallMsOneRefused <= 300 }
+]
+
+console.log("\nIngest (10,000 resources, PUSH sender in another process; best of the rounds)")
+console.table([{ pipelineStoreOn: ingest.heartbeatsPerSecond, pipelineStoreOff: ingest.storeOffPerSecond, baseline: ingest.baselinePerSecond, ratio: ingest.ratio }])
+console.log("Scale (each size in a fresh process)")
+console.table(scale.map((s: Record<string, number>) => ({
+  resources: s["resources"],
+  rssMB: mb(s["rssBytes"]!),
+  heapMB: mb(s["heapBytes"]!),
+  bytesPerResource: s["bytesPerResource"],
+  registerMs: Math.round(s["registerMs"]!),
+  restoreMs: Math.round(s["restoreMs"]!)
+})))
+console.log("Detection latency (10,000 resources going stale; ms after the deadline)")
+console.table([latency])
+console.log("Sender (median wall time of a run)")
+console.table([sender])
+console.log("Targets")
+console.table(targets.map((t) => ({ ...t, met: t.met ? "yes" : "NO" })))
+
+const results = {
+  date: new Date().toISOString(),
+  quick,
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version },
+  ingest: {
+    heartbeatsPerSecond: ingest.heartbeatsPerSecond,
+    storeOffPerSecond: ingest.storeOffPerSecond,
+    baselinePerSecond: ingest.baselinePerSecond,
+    ratio: ingest.ratio,
+    heartbeats: ingest.heartbeats,
+    resources: ingest.resources,
+    rounds: ingest.rounds
+  },
+  scale: scale.map((s: Record<string, number>) => ({
+    resources: s["resources"],
+    rssBytes: s["rssBytes"],
+    heapBytes: s["heapBytes"],
+    bytesPerResource: s["bytesPerResource"],
+    registerMs: Math.round(s["registerMs"]!),
+    restoreMs: Math.round(s["restoreMs"]!)
+  })),
+  latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, resources: latency.resources },
+  sender: { wallMsOneRefused: sender.wallMsOneRefused, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
+  targets
+}
+const out = resolve(here, "results")
+mkdirSync(out, { recursive: true })
+writeFileSync(join(out, "latest.json"), JSON.stringify(results, null, 2) + "\n")
+console.log(`\nwritten: bench/results/latest.json`)
