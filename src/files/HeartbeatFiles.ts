@@ -4,6 +4,7 @@ import { join } from "node:path"
 import type { ClientConfig } from "../config/ReceiverConfig.ts"
 import type { WireHeartbeat } from "../domain/Heartbeat.ts"
 import type { HeartbeatObserver } from "../receiver/ReceiverEngine.ts"
+import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { clientFolderName, safeFileName, utcStamp } from "./fileNames.ts"
 
 export interface HeartbeatFilesOptions {
@@ -53,7 +54,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       let flushes = 0
       let filesWritten = 0
       let writeErrors = 0
-      let lastErrorLogMs = 0
+      const logWriteError = throttledLog(60_000)
 
       const pendingFor = (client: ClientConfig, resource: string) => {
         const folder = clientFolderName(client.name)
@@ -144,20 +145,14 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         })
         if (errors.length === 0) return
         writeErrors += errors.length
-        // A full disk fails every write: one line a minute is enough to say so.
-        const now = Date.now()
-        if (now - lastErrorLogMs >= 60_000) {
-          lastErrorLogMs = now
-          yield* Effect.logError("heartbeat files could not be written; monitoring goes on", {
-            directory: options.directory,
-            failures: errors.length,
-            first: errors[0]
-          })
-        }
+        yield* logWriteError(Effect.logError("heartbeat files could not be written; monitoring goes on", {
+          directory: options.directory,
+          failures: errors.length,
+          first: errors[0]
+        }))
       })
 
-      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.flushIntervalMs), flush)))
-      yield* Effect.addFinalizer(() => flush)
+      yield* runWriteBehind(options.flushIntervalMs, flush)
 
       return HeartbeatFiles.of({
         observer: { heartbeat: heartbeatSeen, deregistered },

@@ -1,6 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import { type ResourceActor, actorKey } from "../actors/ResourceActor.ts"
 import { ResourceChanges, RestoredResources } from "../actors/ResourceSupervisor.ts"
+import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { type ResourceId, StateStore, type StoredResource } from "./StateStore.ts"
 
 export interface StatePersistenceCounters {
@@ -56,7 +57,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       let rowsWritten = 0
       let rowsDeleted = 0
       let failures = 0
-      let lastFailureLogMs = 0
+      const logFailure = throttledLog(60_000)
 
       const changes = {
         changed: (actor: ResourceActor) => {
@@ -92,19 +93,14 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         failures++
         // Keep the batch for the next attempt, unless a newer change superseded an entry.
         for (const [key, entry] of batch) if (!dirty.has(key)) dirty.set(key, entry)
-        const now = Date.now()
-        if (now - lastFailureLogMs >= 60_000) {
-          lastFailureLogMs = now
-          yield* Effect.logError("state could not be saved; will retry, monitoring goes on", {
-            store: store.location,
-            pending: dirty.size,
-            reason: written.failure.reason
-          })
-        }
+        yield* logFailure(Effect.logError("state could not be saved; will retry, monitoring goes on", {
+          store: store.location,
+          pending: dirty.size,
+          reason: written.failure.reason
+        }))
       })
 
-      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.flushIntervalMs), flush)))
-      yield* Effect.addFinalizer(() => flush)
+      yield* runWriteBehind(options.flushIntervalMs, flush)
       if (restored.length > 0) {
         yield* Effect.logInfo("state restored", { store: store.location, resources: restored.length })
       }
