@@ -1,12 +1,10 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
-import type { StoredResource } from "../store/StateStore.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
-import type { ReceiverIdentity } from "../domain/Notification.ts"
+import type { StoredResource } from "../store/StateStore.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import { profileFor, sameProfile } from "../monitor/ResourceProfile.ts"
 import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat, setPaused } from "../monitor/resourceRules.ts"
-import type { MonitorTiming } from "../monitor/timing.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { ActorRegistry } from "./ActorRegistry.ts"
 import { DeadlineQueue } from "./DeadlineQueue.ts"
@@ -32,7 +30,6 @@ export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   readonly actors: () => IterableIterator<ResourceActor>
   readonly size: () => number
   readonly restarts: () => number
-  readonly startedAtMs: number
 }>()("heartbeat-mesh/actors/ResourceSupervisor") {}
 
 /**
@@ -60,7 +57,6 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
   Layer.effect(
     ResourceSupervisor,
     Effect.gen(function*() {
-      const options: { readonly timing: MonitorTiming; readonly receiver: ReceiverIdentity } = config
       const outbox = yield* Outbox
       const changes = yield* ResourceChanges
       const restored = yield* RestoredResources
@@ -70,7 +66,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       yield* Effect.forkScoped(deadlines.run)
       const clock = yield* Clock.Clock
       const startedAtMs = clock.currentTimeMillisUnsafe()
-      const graceEndsMs = startedAtMs + options.timing.graceMs
+      const graceEndsMs = startedAtMs + config.timing.graceMs
       const actors = new ActorRegistry()
       let lastHeartbeatAnywhereMs: number | undefined = undefined
       let restarts = 0
@@ -81,7 +77,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         if (lastMoment !== undefined && lastMoment.nowMs === nowMs && lastMoment.lastHeartbeatAnywhereMs === lastHeartbeatAnywhereMs) {
           return lastMoment
         }
-        lastMoment = { nowMs, timing: options.timing, graceEndsMs, lastHeartbeatAnywhereMs, receiver: options.receiver }
+        lastMoment = { nowMs, timing: config.timing, graceEndsMs, lastHeartbeatAnywhereMs, receiver: config.receiver }
         return lastMoment
       }
 
@@ -170,8 +166,8 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         return true
       }
 
-      const applyConfig = (config: ReceiverConfig, nowMs: number) => {
-        const clients = new Map(config.clients.map((client) => [client.name, client]))
+      const applyConfig = (next: ReceiverConfig, nowMs: number) => {
+        const clients = new Map(next.clients.map((client) => [client.name, client]))
         for (const actor of [...actors.values()]) {
           const client = clients.get(actor.profile.client)
           const profile = client === undefined ? undefined : profileFor(client, actor.profile.resource)
@@ -186,7 +182,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
             poke(actor, nowMs)
           }
         }
-        for (const client of config.clients) {
+        for (const client of next.clients) {
           for (const resource of client.resources.keys()) {
             if (actors.get(client.name, resource) !== undefined) continue
             const actor = new ResourceActor(actorKey(client.name, resource), profileFor(client, resource), neverHeard)
@@ -243,8 +239,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         find: (client, resource) => actors.get(client, resource),
         actors: () => actors.values(),
         size: () => actors.size,
-        restarts: () => restarts,
-        startedAtMs
+        restarts: () => restarts
       })
     })
   )
