@@ -28,13 +28,27 @@ export class HeartbeatFiles extends Context.Service<HeartbeatFiles, {
   readonly counters: () => HeartbeatFilesCounters
 }>()("heartbeat-mesh/files/HeartbeatFiles") {}
 
+/** One heartbeat as received: formatted only when written. */
+interface Seen {
+  readonly heartbeat: WireHeartbeat
+  readonly nowMs: number
+}
+
 interface PendingResource {
-  readonly folder: string
-  readonly file: string
-  current: string | undefined
-  history: Array<string>
+  readonly client: string
+  readonly resource: string
+  /** Since the last write, oldest first; the last one is the current file. */
+  seen: Array<Seen>
   remove: boolean
 }
+
+const lineOf = ({ heartbeat, nowMs }: Seen): string =>
+  JSON.stringify({
+    utc: utcStamp(nowMs),
+    resource: heartbeat.resource,
+    payload: heartbeat.payload ?? {},
+    timeout: heartbeat.timeout ?? null
+  })
 
 const writeConcurrency = 16
 
@@ -49,7 +63,9 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
   Layer.effect(
     HeartbeatFiles,
     Effect.gen(function*() {
-      let pending = new Map<string, PendingResource>()
+      // By client, then resource: the heartbeat path only appends to an array (names and JSON are
+      // made at write time, once per resource per flush).
+      let pending = new Map<string, Map<string, PendingResource>>()
       const createdFolders = new Set<string>()
       let flushes = 0
       let filesWritten = 0
@@ -57,35 +73,28 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       const logWriteError = throttledLog(60_000)
 
       const pendingFor = (client: ClientConfig, resource: string) => {
-        const folder = clientFolderName(client.name)
-        const file = `${safeFileName(resource)}.json`
-        const key = `${folder}/${file}`
-        let entry = pending.get(key)
+        let resources = pending.get(client.name)
+        if (resources === undefined) {
+          resources = new Map()
+          pending.set(client.name, resources)
+        }
+        let entry = resources.get(resource)
         if (entry === undefined) {
-          entry = { folder, file, current: undefined, history: [], remove: false }
-          pending.set(key, entry)
+          entry = { client: client.name, resource, seen: [], remove: false }
+          resources.set(resource, entry)
         }
         return entry
       }
 
       const deregistered = (client: ClientConfig, resource: string) => {
         const entry = pendingFor(client, resource)
-        entry.current = undefined
-        entry.history = []
+        entry.seen = []
         entry.remove = true
       }
 
       const heartbeatSeen = (client: ClientConfig, heartbeat: WireHeartbeat, nowMs: number) => {
-        const entry = pendingFor(client, heartbeat.resource)
-        const line = JSON.stringify({
-          utc: utcStamp(nowMs),
-          resource: heartbeat.resource,
-          payload: heartbeat.payload ?? {},
-          timeout: heartbeat.timeout ?? null
-        })
-        entry.current = line
-        entry.history.push(line + "\n")
-        entry.remove = false
+        // A deregistration earlier in this batch stays: its files go first, then these are written.
+        pendingFor(client, heartbeat.resource).seen.push({ heartbeat, nowMs })
       }
 
       const ensureFolder = async (path: string) => {
@@ -95,8 +104,10 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       }
 
       const writeOne = async (entry: PendingResource): Promise<Array<string>> => {
-        const currentDir = join(options.directory, "current", entry.folder)
-        const historyDir = join(options.directory, "history", entry.folder)
+        const folder = clientFolderName(entry.client)
+        const file = `${safeFileName(entry.resource)}.json`
+        const currentDir = join(options.directory, "current", folder)
+        const historyDir = join(options.directory, "history", folder)
         const errors: Array<string> = []
         const attempt = async (what: string, action: () => Promise<void>) => {
           try {
@@ -106,24 +117,21 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
           }
         }
         if (entry.remove) {
-          await attempt("remove current", () => rm(join(currentDir, entry.file), { force: true }))
-          await attempt("remove history", () => rm(join(historyDir, entry.file), { force: true }))
+          await attempt("remove current", () => rm(join(currentDir, file), { force: true }))
+          await attempt("remove history", () => rm(join(historyDir, file), { force: true }))
         }
-        if (entry.current !== undefined) {
-          const line = entry.current
+        if (entry.seen.length > 0) {
+          const lines = entry.seen.map(lineOf)
           await attempt("write current", async () => {
             await ensureFolder(currentDir)
-            const target = join(currentDir, entry.file)
-            await writeFile(`${target}.tmp`, line + "\n")
+            const target = join(currentDir, file)
+            await writeFile(`${target}.tmp`, lines[lines.length - 1] + "\n")
             await rename(`${target}.tmp`, target)
             filesWritten++
           })
-        }
-        if (entry.history.length > 0) {
-          const lines = entry.history.join("")
           await attempt("append history", async () => {
             await ensureFolder(historyDir)
-            await appendFile(join(historyDir, entry.file), lines)
+            await appendFile(join(historyDir, file), lines.join("\n") + "\n")
             filesWritten++
           })
         }
@@ -132,7 +140,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
 
       const flush = Effect.gen(function*() {
         if (pending.size === 0) return
-        const batch = [...pending.values()]
+        const batch = [...pending.values()].flatMap((resources) => [...resources.values()])
         pending = new Map()
         flushes++
         const errors = yield* Effect.promise(async () => {
