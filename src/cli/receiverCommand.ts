@@ -3,9 +3,9 @@ import * as Option from "effect/Option"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import { notifierKinds } from "../config/notifierKinds.ts"
+import { defaultReceiverPort } from "../support/zmqEndpoint.ts"
 
 export const defaultReceiverConfigPath = "/etc/heartbeat-mesh/receiver.yaml"
-export const defaultPort = 15987
 
 /** `heartbeat-mesh receiver`: the daemon. Its code is loaded only when this command runs. */
 export const receiverCommand = Command.make(
@@ -20,7 +20,7 @@ export const receiverCommand = Command.make(
       Flag.withDescription("address to bind the heartbeat socket on (0.0.0.0: all IPv4 interfaces, :: for IPv6)")
     ),
     port: Flag.Int("port").pipe(
-      Flag.withDefault(defaultPort),
+      Flag.withDefault(defaultReceiverPort),
       Flag.withDescription("TCP port of the heartbeat socket (ZeroMQ PULL)")
     ),
     forceSend: Flag.Boolean("force-send").pipe(

@@ -3,6 +3,7 @@ import * as Option from "effect/Option"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
+import { defaultReceiverPort, defaultSendTimeoutSeconds } from "../support/zmqEndpoint.ts"
 
 export const defaultSenderConfigPath = "/etc/heartbeat-mesh/sender.yaml"
 
@@ -37,7 +38,7 @@ export const senderCommand = Command.make(
       Flag.withDescription("one-off send to this receiver host, without a config file (needs --token)")
     ),
     token: Flag.String("token").pipe(Flag.optional, Flag.withDescription("token for --receiver")),
-    port: Flag.Int("port").pipe(Flag.withDefault(15987), Flag.withDescription("port for --receiver")),
+    port: Flag.Int("port").pipe(Flag.withDefault(defaultReceiverPort), Flag.withDescription("port for --receiver")),
     resource: Flag.String("resource").pipe(
       Flag.optional,
       Flag.withDescription("resource for --receiver (default: this host's name)")
@@ -47,7 +48,7 @@ export const senderCommand = Command.make(
       Flag.withDescription("heartbeat timeout in minutes for --receiver (default: the client's on the receiver)")
     ),
     sendTimeout: Flag.Finite("send-timeout").pipe(
-      Flag.withDefault(10),
+      Flag.withDefault(defaultSendTimeoutSeconds),
       Flag.withDescription("seconds to wait for receivers that do not answer (with --receiver and --deregister)")
     ),
     dryRun: Flag.Boolean("dry-run").pipe(

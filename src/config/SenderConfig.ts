@@ -1,11 +1,10 @@
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { loadConfigFile } from "./configFile.ts"
+import { defaultReceiverPort, defaultSendTimeoutSeconds } from "../support/zmqEndpoint.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { parseYaml } from "./yamlDocument.ts"
 
-export const defaultReceiverPort = 15987
-export const defaultSendTimeoutSeconds = 10
 export const defaultCommandTimeoutSeconds = 10
 
 export interface PayloadCommand {

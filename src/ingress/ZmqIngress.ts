@@ -1,6 +1,7 @@
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { Pull } from "zeromq"
 import { ReceiverEngine } from "../receiver/ReceiverEngine.ts"
+import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { decodeFrames, defaultMaxFrameBytes } from "./FrameDecoder.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 
@@ -27,12 +28,6 @@ export interface IngressOptions {
   readonly maxFrameBytes?: number
 }
 
-/** "0.0.0.0", "*", "::" or an address; ZeroMQ wants brackets around IPv6 literals. */
-export const endpointFor = (iface: string, port: number): string => {
-  const host = iface.includes(":") && !iface.startsWith("[") ? `[${iface}]` : iface
-  return `tcp://${host}:${port === 0 ? "*" : port}`
-}
-
 /**
  * The socket fiber: a ZeroMQ PULL socket bound on iface:port. Every message is decoded, its token
  * checked and the heartbeat routed to its actor, synchronously, so one bad frame can only cost
@@ -47,7 +42,7 @@ export const layerZmqIngress = (options: IngressOptions) =>
       const context = yield* Effect.context<never>()
       const runLog = Effect.runForkWith(context)
       const maxFrameBytes = options.maxFrameBytes ?? defaultMaxFrameBytes
-      const requested = endpointFor(options.iface, options.port)
+      const requested = tcpEndpoint(options.iface, options.port)
       const stats = new IngressStats()
 
       const socket = yield* Effect.acquireRelease(

@@ -9,9 +9,6 @@ export interface Delivery {
   readonly elapsedMs: number
 }
 
-export const endpointOf = (host: string, port: number): string =>
-  `tcp://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`
-
 /**
  * Hands one heartbeat to one receiver over a PUSH socket. `immediate` makes ZeroMQ queue the
  * message only on a completed connection, so a resolved send means the receiver took the

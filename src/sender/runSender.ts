@@ -3,7 +3,8 @@ import * as Schema from "effect/Schema"
 import { hostname } from "node:os"
 import { loadSenderConfig, type SenderConfig, type SenderTarget } from "../config/SenderConfig.ts"
 import { buildDeregistration, buildHeartbeat } from "./heartbeat.ts"
-import { deliver, type Delivery, endpointOf } from "./deliver.ts"
+import { tcpEndpoint } from "../support/zmqEndpoint.ts"
+import { deliver, type Delivery } from "./deliver.ts"
 import { readUptimeSeconds, runPayloadCommand } from "./payload.ts"
 import { checkTmpFile } from "./tmpFileCheck.ts"
 
@@ -76,12 +77,12 @@ export const runSender = (options: SenderRunOptions) =>
       const { host, port, resource, token } = options.run.request
       const message = buildDeregistration(resource, token)
       if (options.dryRun) {
-        const line = `${endpointOf(host, port)} ${redact(message)}`
+        const line = `${tcpEndpoint(host, port)} ${redact(message)}`
         process.stdout.write(line + "\n")
         return { disabled: false, deliveries: [], printed: [line] } satisfies SenderReport
       }
       const delivery = yield* Effect.promise(() =>
-        deliver(endpointOf(host, port), JSON.stringify(message), options.sendTimeoutSeconds * 1000)
+        deliver(tcpEndpoint(host, port), JSON.stringify(message), options.sendTimeoutSeconds * 1000)
       )
       yield* logDeliveries([delivery])
       return { disabled: false, deliveries: [delivery], printed: [] } satisfies SenderReport
@@ -122,7 +123,7 @@ export const runSender = (options: SenderRunOptions) =>
 
     if (options.dryRun) {
       const printed = config.receivers.map((target, index) =>
-        `${endpointOf(target.host, target.port)} ${redact(heartbeats[index]!)}`
+        `${tcpEndpoint(target.host, target.port)} ${redact(heartbeats[index]!)}`
       )
       for (const line of printed) process.stdout.write(line + "\n")
       return { disabled: false, deliveries: [], printed } satisfies SenderReport
@@ -131,7 +132,7 @@ export const runSender = (options: SenderRunOptions) =>
     const timeoutMs = config.sendTimeoutSeconds * 1000
     const deliveries = yield* Effect.promise(() =>
       Promise.all(config.receivers.map((target, index) =>
-        deliver(endpointOf(target.host, target.port), JSON.stringify(heartbeats[index]), timeoutMs)
+        deliver(tcpEndpoint(target.host, target.port), JSON.stringify(heartbeats[index]), timeoutMs)
       ))
     )
     yield* logDeliveries(deliveries)
