@@ -1,22 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { type Browser, chromium } from "playwright-core"
+import type { Browser } from "playwright-core"
+import { launchChromium } from "./support/browser.ts"
 import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon } from "./support/daemonProcess.ts"
 
 const screenshots = resolve(import.meta.dirname, "screenshots")
-
-// The flags this workplace's Chromium needs: headless, as root, and no calls to Google's hosts.
-const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync"
-]
 
 describe("dashboard in headless Chromium", () => {
   let daemon: RunningDaemon
@@ -42,7 +31,7 @@ http:
   listen: "127.0.0.1:${httpPort}"
 `)
     daemon = await startDaemon(workspace, ["--notifier", "stdout"])
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs })
+    browser = await launchChromium()
     mkdirSync(screenshots, { recursive: true })
   })
 
