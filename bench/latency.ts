@@ -7,7 +7,8 @@ import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { layerTest } from "../src/notify/Notifier.ts"
 import { NotificationJournal } from "../src/notify/NotificationJournal.ts"
-import { layerReceiverCore, ReceiverEngine } from "../src/receiver/ReceiverEngine.ts"
+import { HeartbeatRouter } from "../src/routing/HeartbeatRouter.ts"
+import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import { layerMemoryStateStore } from "../src/store/StateStore.ts"
 
 const resourcesFlag = process.argv.indexOf("--resources")
@@ -33,7 +34,7 @@ const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 
 const program = Effect.gen(function*() {
-  const engine = yield* ReceiverEngine
+  const engine = yield* HeartbeatRouter
   const supervisor = yield* ResourceSupervisor
   const journal = yield* NotificationJournal
   const clock = yield* Clock.Clock

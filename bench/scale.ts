@@ -9,7 +9,8 @@ import { Clock, Effect, Layer, Result } from "effect"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { layerTest } from "../src/notify/Notifier.ts"
-import { layerReceiverCore, ReceiverEngine } from "../src/receiver/ReceiverEngine.ts"
+import { HeartbeatRouter } from "../src/routing/HeartbeatRouter.ts"
+import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import { layerSqliteStateStore } from "../src/store/sqliteStateStore.ts"
 import { StatePersistence } from "../src/store/StatePersistence.ts"
 
@@ -39,7 +40,7 @@ const settleMemory = () => {
 }
 
 const register = Effect.gen(function*() {
-  const engine = yield* ReceiverEngine
+  const engine = yield* HeartbeatRouter
   const clock = yield* Clock.Clock
   const before = settleMemory()
   const started = performance.now()

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
 import { ConfigReloader, layerConfigReloader } from "../src/daemon/ConfigReloader.ts"
-import { ReceiverEngine } from "../src/receiver/ReceiverEngine.ts"
+import { HeartbeatRouter } from "../src/routing/HeartbeatRouter.ts"
 import { configFrom, receiverLayer } from "./support/receiverHarness.ts"
 import { waitFor } from "./support/daemonProcess.ts"
 
@@ -47,7 +47,7 @@ const setup = () => {
   return { path, layer }
 }
 
-const ingest = (token: string, resource: string) => ReceiverEngine.use((engine) => engine.ingest({ token, resource }))
+const ingest = (token: string, resource: string) => HeartbeatRouter.use((engine) => engine.ingest({ token, resource }))
 
 describe("live reload of receiver.yaml", () => {
   const { path, layer } = setup()
@@ -90,7 +90,7 @@ describe("live reload of receiver.yaml", () => {
         problems: ["clients.Alpha.timeout: expected a positive number of minutes, got \"soon\""]
       })
       assert.strictEqual(yield* ingest("beta-token", "b1.example.com"), "accepted")
-      const engine = yield* ReceiverEngine
+      const engine = yield* HeartbeatRouter
       assert.deepStrictEqual(engine.config().clients.map((c) => c.name), configFrom(before).clients.map((c) => c.name))
     }).pipe(Effect.provide(layer)))
 

@@ -9,7 +9,7 @@ import {
   wake
 } from "../src/monitor/resourceRules.ts"
 import { activityCheck } from "../src/monitor/receiverRules.ts"
-import { defaultTiming } from "../src/monitor/timing.ts"
+import { defaultTiming } from "../src/config/timing.ts"
 
 const profile: ResourceProfile = {
   client: "C",

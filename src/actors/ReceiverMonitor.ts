@@ -1,5 +1,5 @@
 import { Clock, Effect, Layer } from "effect"
-import type { MonitorTiming } from "../monitor/timing.ts"
+import type { MonitorTiming } from "../config/timing.ts"
 import { activityCheck } from "../monitor/receiverRules.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { ResourceSupervisor } from "./ResourceSupervisor.ts"

@@ -55,8 +55,6 @@ export class ResourceActor implements Sleeper {
   })
 }
 
-export const actorKey = (client: string, resource: string): string => `${client}\u0000${resource}`
-
 /** What an actor's fiber needs from the receiver around it. */
 export interface ActorEnvironment {
   readonly moment: (nowMs: number) => MonitorMoment

@@ -1,14 +1,15 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
-import type { StoredResource } from "../store/StateStore.ts"
+import { ResourceChanges } from "../changes/ResourceChanges.ts"
+import { RestoredResources } from "../store/StatePersistence.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
-import { profileFor, sameProfile } from "../monitor/ResourceProfile.ts"
+import { profileFor, resourceKey, sameProfile } from "../monitor/ResourceProfile.ts"
 import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat, setPaused } from "../monitor/resourceRules.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { ActorRegistry } from "./ActorRegistry.ts"
 import { DeadlineQueue } from "./DeadlineQueue.ts"
-import { type ActorEnvironment, ActorProbe, actorKey, ResourceActor, runActor } from "./ResourceActor.ts"
+import { type ActorEnvironment, ActorProbe, ResourceActor, runActor } from "./ResourceActor.ts"
 
 /**
  * Owns every resource actor: creates them for configured resources and on first heartbeats, routes
@@ -31,21 +32,6 @@ export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   readonly size: () => number
   readonly restarts: () => number
 }>()("heartbeat-mesh/actors/ResourceSupervisor") {}
-
-/**
- * Told about every change of what the receiver knows (state store write-behind). Must be cheap:
- * it is called on the heartbeat path.
- */
-export const ResourceChanges = Context.Reference<{
-  readonly changed: (actor: ResourceActor) => void
-  readonly removed: (client: string, resource: string) => void
-}>("heartbeat-mesh/actors/ResourceChanges", { defaultValue: () => ({ changed: () => {}, removed: () => {} }) })
-
-/** What an earlier run knew, to restore at start. */
-export const RestoredResources = Context.Reference<ReadonlyArray<StoredResource>>(
-  "heartbeat-mesh/actors/RestoredResources",
-  { defaultValue: () => [] }
-)
 
 const rareCheckBatch = 5000
 
@@ -114,7 +100,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         let actor = actors.get(client.name, heartbeat.resource)
         const isNew = actor === undefined
         if (actor === undefined) {
-          actor = new ResourceActor(actorKey(client.name, heartbeat.resource), profileFor(client, heartbeat.resource), neverHeard)
+          actor = new ResourceActor(resourceKey(client.name, heartbeat.resource), profileFor(client, heartbeat.resource), neverHeard)
           actors.add(actor)
         }
         const now = moment(nowMs)
@@ -185,7 +171,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
         for (const client of next.clients) {
           for (const resource of client.resources.keys()) {
             if (actors.get(client.name, resource) !== undefined) continue
-            const actor = new ResourceActor(actorKey(client.name, resource), profileFor(client, resource), neverHeard)
+            const actor = new ResourceActor(resourceKey(client.name, resource), profileFor(client, resource), neverHeard)
             actors.add(actor)
             spawn(actor)
           }
@@ -216,7 +202,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
           changes.removed(row.client, row.resource)
           continue
         }
-        const actor = new ResourceActor(actorKey(row.client, row.resource), profile, {
+        const actor = new ResourceActor(resourceKey(row.client, row.resource), profile, {
           firstSeenMs: row.firstSeenMs,
           lastSeenMs: row.lastSeenMs,
           timeoutOverrideMinutes: row.timeoutOverrideMinutes,

@@ -2,7 +2,7 @@ import { Context, Effect, Layer, Queue, Result } from "effect"
 import { watch } from "node:fs"
 import { basename, dirname } from "node:path"
 import { loadReceiverConfig, type ReceiverConfig } from "../config/ReceiverConfig.ts"
-import { ReceiverEngine } from "../receiver/ReceiverEngine.ts"
+import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 
 export interface ReloadOutcome {
   readonly applied: boolean
@@ -33,7 +33,7 @@ export const layerConfigReloader = (path: string) =>
   Layer.effect(
     ConfigReloader,
     Effect.gen(function*() {
-      const engine = yield* ReceiverEngine
+      const engine = yield* HeartbeatRouter
       let applied = 0
       let refused = 0
 

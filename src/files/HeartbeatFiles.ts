@@ -3,7 +3,7 @@ import { appendFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { ClientConfig } from "../config/ReceiverConfig.ts"
 import type { WireHeartbeat } from "../domain/Heartbeat.ts"
-import type { HeartbeatObserver } from "../receiver/ReceiverEngine.ts"
+import type { HeartbeatObserver } from "../changes/ResourceChanges.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { clientFolderName, safeFileName, utcStamp } from "./fileNames.ts"
 

@@ -1,6 +1,6 @@
 import { Context, Effect, Layer, Queue, Stream } from "effect"
 import type { JournalEntry } from "../notify/NotificationJournal.ts"
-import type { HeartbeatObserver } from "../receiver/ReceiverEngine.ts"
+import type { HeartbeatObserver } from "../changes/ResourceChanges.ts"
 
 interface Subscriber {
   /** Latest heartbeat per resource since the last tick: a busy fleet cannot flood a browser. */

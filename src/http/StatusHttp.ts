@@ -10,7 +10,7 @@ import type { HttpSettings } from "../config/ReceiverConfig.ts"
 import { Ingress } from "../ingress/ZmqIngress.ts"
 import { NotificationJournal } from "../notify/NotificationJournal.ts"
 import { Outbox } from "../notify/Outbox.ts"
-import { ReceiverEngine } from "../receiver/ReceiverEngine.ts"
+import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { LiveFeed } from "./LiveFeed.ts"
 import { makePrometheus } from "./metrics.ts"
 import { type ResourceStatus, resourceStatuses, viewOf } from "./resourceView.ts"
@@ -46,7 +46,7 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
     Effect.gen(function*() {
       const supervisor = yield* ResourceSupervisor
       const journal = yield* NotificationJournal
-      const engine = yield* ReceiverEngine
+      const engine = yield* HeartbeatRouter
       const ingress = yield* Ingress
       const outbox = yield* Outbox
       const feed = yield* LiveFeed

@@ -1,6 +1,6 @@
 import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { Pull } from "zeromq"
-import { ReceiverEngine } from "../receiver/ReceiverEngine.ts"
+import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { decodeFrames, defaultMaxFrameBytes } from "./FrameDecoder.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
@@ -37,7 +37,7 @@ export const layerZmqIngress = (options: IngressOptions) =>
   Layer.effect(
     Ingress,
     Effect.gen(function*() {
-      const engine = yield* ReceiverEngine
+      const engine = yield* HeartbeatRouter
       const clock = yield* Clock.Clock
       const context = yield* Effect.context<never>()
       const runLog = Effect.runForkWith(context)

@@ -1,5 +1,5 @@
 import type { ReceiverIdentity } from "../domain/Notification.ts"
-import type { MonitorTiming } from "./timing.ts"
+import type { MonitorTiming } from "../config/timing.ts"
 
 /** Everything a rule needs to know about "now" and the receiver around a resource. */
 export interface MonitorMoment {

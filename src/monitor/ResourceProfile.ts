@@ -20,6 +20,9 @@ export interface ResourceProfile {
 
 export const defaultService = "heartbeat"
 
+/** One string per resource, for maps keyed by resource across clients. */
+export const resourceKey = (client: string, resource: string): string => `${client}\u0000${resource}`
+
 export const profileFor = (
   client: ClientConfig,
   resource: string,

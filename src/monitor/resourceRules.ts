@@ -3,7 +3,7 @@ import { Events, type Notification } from "../domain/Notification.ts"
 import { inGrace, type MonitorMoment, receiverIsActive } from "./MonitorMoment.ts"
 import { resourceNotification } from "./notifications.ts"
 import type { ResourceProfile } from "./ResourceProfile.ts"
-import { dayMs, minuteMs } from "./timing.ts"
+import { dayMs, minuteMs } from "../config/timing.ts"
 
 /** What the receiver knows of one resource. Immutable: every rule returns a new one. */
 export interface ResourceState {

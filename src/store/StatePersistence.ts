@@ -1,6 +1,6 @@
 import { Context, Effect, Layer } from "effect"
-import { type ResourceActor, actorKey } from "../actors/ResourceActor.ts"
-import { ResourceChanges, RestoredResources } from "../actors/ResourceSupervisor.ts"
+import { type ResourceEntry, ResourceChanges } from "../changes/ResourceChanges.ts"
+import { resourceKey } from "../monitor/ResourceProfile.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { type ResourceId, StateStore, type StoredResource } from "./StateStore.ts"
 
@@ -19,13 +19,19 @@ export class StatePersistence extends Context.Service<StatePersistence, {
   readonly location: string
 }>()("heartbeat-mesh/store/StatePersistence") {}
 
+/** What an earlier run knew, to restore at start. */
+export const RestoredResources = Context.Reference<ReadonlyArray<StoredResource>>(
+  "heartbeat-mesh/store/RestoredResources",
+  { defaultValue: () => [] }
+)
+
 export interface StatePersistenceOptions {
   /** Changes reach the store within about this long. */
   readonly flushIntervalMs: number
 }
 
 /** The row to keep for an actor, or undefined when there is nothing worth keeping (never heard, not paused). */
-const rowOf = (actor: ResourceActor): StoredResource | undefined => {
+const rowOf = (actor: ResourceEntry): StoredResource | undefined => {
   const { state, profile } = actor
   if (state.lastSeenMs === undefined && !state.paused) return undefined
   return {
@@ -52,7 +58,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       const store = yield* StateStore
       const restored = yield* store.loadAll
       // Latest change per resource: the actor (write its state) or the id (delete it).
-      let dirty = new Map<string, ResourceActor | ResourceId>()
+      let dirty = new Map<string, ResourceEntry | ResourceId>()
       let flushes = 0
       let rowsWritten = 0
       let rowsDeleted = 0
@@ -60,11 +66,11 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       const logFailure = throttledLog(60_000)
 
       const changes = {
-        changed: (actor: ResourceActor) => {
+        changed: (actor: ResourceEntry) => {
           dirty.set(actor.key, actor)
         },
         removed: (client: string, resource: string) => {
-          dirty.set(actorKey(client, resource), { client, resource })
+          dirty.set(resourceKey(client, resource), { client, resource })
         }
       }
 

@@ -5,7 +5,8 @@ import type { WireHeartbeat } from "../../src/domain/Heartbeat.ts"
 import type { Notification } from "../../src/domain/Notification.ts"
 import { layerTest, RecordedNotifications } from "../../src/notify/Notifier.ts"
 import { Outbox } from "../../src/notify/Outbox.ts"
-import { layerReceiverCore, ReceiverEngine } from "../../src/receiver/ReceiverEngine.ts"
+import { HeartbeatRouter } from "../../src/routing/HeartbeatRouter.ts"
+import { layerReceiverCore } from "../../src/routing/ReceiverCore.ts"
 import { layerMemoryStateStore, type StoredResource } from "../../src/store/StateStore.ts"
 
 export const receiverName = "receiver.test"
@@ -48,7 +49,7 @@ export const receiverLayer = (yaml: string = standardYaml, restored: ReadonlyArr
 
 /** Sends one heartbeat at the current TestClock time. */
 export const send = (token: string, resource: string, extra: Partial<WireHeartbeat> = {}) =>
-  ReceiverEngine.use((engine) => engine.ingest({ token, resource, ...extra }))
+  HeartbeatRouter.use((engine) => engine.ingest({ token, resource, ...extra }))
 
 /** Lets every fiber due by now run, and the outbox hand everything to the notifier. */
 export const settle = Effect.gen(function*() {
