@@ -106,7 +106,7 @@ describe("receiver.yaml accepted", () => {
     expect(config.notifyDevilrySleepMs).toBe(1000)
     expect(config.queueThreshold).toBe(1000)
     expect(config.notifier).toBe("notify_devilry")
-    expect(config.receiver).toEqual({ name: "receiver.test", origin: "heartbeat_mesh/receiver" })
+    expect(config.receiver).toEqual({ name: "receiver.test", origin: "heartbeat_mesh/receiver.py" })
   })
 
   it("keeps client and resource names that YAML reads as numbers as the text written", () => {

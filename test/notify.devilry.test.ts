@@ -15,9 +15,9 @@ const notification: Notification = {
   service: "heartbeat",
   group: "h",
   value: 125,
-  origin: "heartbeat_mesh/receiver",
+  origin: "heartbeat_mesh/receiver.py",
   client: "C",
-  correlate: ["heartbeat_mesh_heartbeat_timeout", "heartbeat_mesh_heartbeat_ok"],
+  correlate: ["heartbeat_mesh_heartbeat_ok"],
   attributes: { receiver: "rx", timeout: 60 }
 }
 

@@ -30,9 +30,10 @@ describe("grace period", () => {
         service: "heartbeat",
         group: "db1.example.com:postgres",
         value: "registered",
-        origin: "heartbeat_mesh/receiver",
+        origin: "heartbeat_mesh/receiver.py",
         client: "Client2",
-        attributes: { receiver: receiverName, timeout: 120 }
+        // The deployed receiver's `new` carries no attributes.timeout.
+        attributes: { receiver: receiverName }
       }])
       yield* at(120)
       assert.deepStrictEqual(yield* takeSent, [{
@@ -43,9 +44,9 @@ describe("grace period", () => {
         service: "heartbeat",
         group: receiverName,
         value: "ok",
-        origin: "heartbeat_mesh/receiver",
-        correlate: ["heartbeat_mesh_receiver_activity_ok", "heartbeat_mesh_receiver_activity_lost"],
-        attributes: { receiver: receiverName }
+        origin: "heartbeat_mesh/receiver.py",
+        // Receiver-level events carry no attributes key at all.
+        correlate: ["heartbeat_mesh_receiver_activity_lost"]
       }])
     }).pipe(Effect.provide(receiverLayer())))
 
@@ -84,9 +85,8 @@ describe("receiver activity and storm suppression", () => {
         service: "heartbeat",
         group: receiverName,
         value: "lost",
-        origin: "heartbeat_mesh/receiver",
-        correlate: ["heartbeat_mesh_receiver_activity_ok", "heartbeat_mesh_receiver_activity_lost"],
-        attributes: { receiver: receiverName }
+        origin: "heartbeat_mesh/receiver.py",
+        correlate: ["heartbeat_mesh_receiver_activity_ok"]
       })
       // Both resources went stale at t = 220, while the receiver heard nobody: no timeouts at all.
       yield* at(600)
@@ -134,7 +134,7 @@ describe("comeback", () => {
           service: "database",
           group: "host1.example.com",
           value: "comeback",
-          origin: "heartbeat_mesh/receiver",
+          origin: "heartbeat_mesh/receiver.py",
           client: "Client1",
           environment: "infra",
           attributes: { receiver: receiverName, timeout: 60, location: "dc1" }
@@ -147,10 +147,10 @@ describe("comeback", () => {
           service: "database",
           group: "host1.example.com",
           value: 0,
-          origin: "heartbeat_mesh/receiver",
+          origin: "heartbeat_mesh/receiver.py",
           client: "Client1",
           environment: "infra",
-          correlate: ["heartbeat_mesh_heartbeat_timeout", "heartbeat_mesh_heartbeat_ok"],
+          correlate: ["heartbeat_mesh_heartbeat_timeout"],
           attributes: { receiver: receiverName, timeout: 60, location: "dc1" }
         }
       ])
@@ -229,7 +229,7 @@ describe("heartbeat timeout override", () => {
       assert.deepStrictEqual(only("heartbeat_timeout", yield* takeSent), [])
       yield* at(190)
       const timeouts = only("heartbeat_timeout", yield* takeSent)
-      assert.deepStrictEqual(timeouts.map((n) => [n.resource, n.value, n.attributes.timeout]), [
+      assert.deepStrictEqual(timeouts.map((n) => [n.resource, n.value, n.attributes?.timeout]), [
         ["short.example.com", 90, 30]
       ])
     }).pipe(Effect.provide(receiverLayer())))

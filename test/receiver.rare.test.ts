@@ -38,7 +38,7 @@ describe("rare checks", () => {
         resource: "host1.example.com",
         service: "heartbeat",
         group: "host1.example.com",
-        origin: "heartbeat_mesh/receiver",
+        origin: "heartbeat_mesh/receiver.py",
         client: "Client1",
         environment: "infra"
       }
@@ -48,7 +48,7 @@ describe("rare checks", () => {
         event: "heartbeat_mesh_heartbeat_ok",
         text: "Heartbeat from host1.example.com (client Client1) is ok: last one 60 s ago",
         value: 60,
-        correlate: ["heartbeat_mesh_heartbeat_timeout", "heartbeat_mesh_heartbeat_ok"],
+        correlate: ["heartbeat_mesh_heartbeat_timeout"],
         attributes: { receiver: receiverName, timeout: 60 }
       })
       assert.deepStrictEqual(sent[1], {
@@ -57,16 +57,18 @@ describe("rare checks", () => {
         event: "heartbeat_mesh_heartbeat_registered",
         text: "Configured resource host1.example.com (client Client1) sends heartbeats",
         value: "registered",
-        correlate: ["heartbeat_mesh_heartbeat_registered", "heartbeat_mesh_heartbeat_not_registered"],
+        correlate: ["heartbeat_mesh_heartbeat_not_registered"],
         attributes: { receiver: receiverName }
       })
+      // config_exist / config_missing: always service "heartbeat", never environment or location.
+      const { environment: _environment, ...withoutEnvironment } = common
       assert.deepStrictEqual(sent[2], {
-        ...common,
+        ...withoutEnvironment,
         severity: "ok",
         event: "heartbeat_mesh_heartbeat_config_exist",
         text: "Resource host1.example.com (client Client1) is listed in the configuration; first heartbeat 0 days ago",
         value: 0,
-        correlate: ["heartbeat_mesh_heartbeat_config_exist", "heartbeat_mesh_heartbeat_config_missing"],
+        correlate: ["heartbeat_mesh_heartbeat_config_missing"],
         attributes: { receiver: receiverName }
       })
       assert.deepStrictEqual(sent[3], {
@@ -77,9 +79,9 @@ describe("rare checks", () => {
         service: "heartbeat",
         group: "silent.example.com",
         value: "not registered",
-        origin: "heartbeat_mesh/receiver",
+        origin: "heartbeat_mesh/receiver.py",
         client: "Client1",
-        correlate: ["heartbeat_mesh_heartbeat_registered", "heartbeat_mesh_heartbeat_not_registered"],
+        correlate: ["heartbeat_mesh_heartbeat_registered"],
         attributes: { receiver: receiverName }
       })
       // Next rare check one interval later; nothing rare in between.
@@ -126,9 +128,9 @@ describe("rare checks", () => {
         service: "heartbeat",
         group: "unlisted.example.com",
         value: 1,
-        origin: "heartbeat_mesh/receiver",
+        origin: "heartbeat_mesh/receiver.py",
         client: "Client1",
-        correlate: ["heartbeat_mesh_heartbeat_config_exist", "heartbeat_mesh_heartbeat_config_missing"],
+        correlate: ["heartbeat_mesh_heartbeat_config_exist"],
         attributes: { receiver: receiverName }
       })
     }).pipe(Effect.provide(receiverLayer(rareYaml))))
@@ -150,7 +152,7 @@ describe("deregistration", () => {
         service: "heartbeat",
         group: "temp.example.com",
         value: "deregistered",
-        origin: "heartbeat_mesh/receiver",
+        origin: "heartbeat_mesh/receiver.py",
         client: "Client1",
         attributes: { receiver: receiverName }
       }])

@@ -143,8 +143,7 @@ describe("outbox pacing and queue threshold", () => {
         service: "heartbeat",
         group: receiverName,
         value: 4,
-        origin: "heartbeat_mesh/receiver",
-        attributes: { receiver: receiverName }
+        origin: "heartbeat_mesh/receiver.py"
       })
       // Still running: a new resource is announced as usual.
       recorded.clear()

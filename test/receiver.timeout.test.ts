@@ -30,10 +30,10 @@ describe("heartbeat timeout (TestClock)", () => {
         service: "database",
         group: "host1.example.com",
         value: 120,
-        origin: "heartbeat_mesh/receiver",
+        origin: "heartbeat_mesh/receiver.py",
         client: "Client1",
         environment: "infra",
-        correlate: ["heartbeat_mesh_heartbeat_timeout", "heartbeat_mesh_heartbeat_ok"],
+        correlate: ["heartbeat_mesh_heartbeat_ok"],
         attributes: { receiver: receiverName, timeout: 60, location: "dc1" }
       }])
     }).pipe(Effect.provide(receiverLayer())))

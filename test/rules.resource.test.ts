@@ -30,7 +30,7 @@ const momentAt = (now: number, anyAgo: number | "never" = 0): MonitorMoment => (
   timing: defaultTiming,
   graceEndsMs: s(70),
   lastHeartbeatAnywhereMs: anyAgo === "never" ? undefined : s(now - anyAgo),
-  receiver: { name: "rx", origin: "heartbeat_mesh/receiver" }
+  receiver: { name: "rx", origin: "heartbeat_mesh/receiver.py" }
 })
 
 const seenAt = (seconds: number, extra: Partial<ResourceState> = {}): ResourceState => ({

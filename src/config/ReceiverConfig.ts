@@ -1,7 +1,7 @@
 import { hostname } from "node:os"
 import { Result, Schema } from "effect"
 import { defaultOrigin, type ReceiverIdentity } from "../domain/Notification.ts"
-import { Severity, severities } from "../domain/Severity.ts"
+import { isKnownSeverity, knownSeverities, Severity } from "../domain/Severity.ts"
 import { defaultTiming, type MonitorTiming } from "./timing.ts"
 import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
@@ -77,7 +77,7 @@ const Minutes = numberExpected("expected a positive number of minutes", "positiv
 const Text = (what: string) =>
   Schema.String.annotate(expected(`expected ${what}`)).check(Schema.isMinLength(1, expected(`expected ${what}`)))
 
-const SeverityName = Severity.annotate(expected(`expected one of ${severities.join(", ")}`))
+const SeverityName = Severity.annotate(expected("expected a severity name, e.g. critical, major, minor or warning"))
 
 const ResourceEntry = Schema.NullOr(
   Schema.Struct({

@@ -21,8 +21,9 @@ export const EventName = Schema.Literals(Object.values(Events))
 export type EventName = typeof EventName.Type
 
 /**
- * Pairs that alerta correlates: an alert raised by one is cleared by the other.
- * Both members carry the same list; new, comeback, deregistered and the queue event carry none.
+ * Pairs that alerta correlates: an alert raised by one is cleared by the other. Each member's
+ * `correlate` names only the other one, as the deployed receiver sends it (SPEC 3.1); new,
+ * comeback, deregistered and the queue event carry none.
  */
 const correlatedPairs: ReadonlyArray<readonly [EventName, EventName]> = [
   [Events.timeout, Events.ok],
@@ -31,8 +32,12 @@ const correlatedPairs: ReadonlyArray<readonly [EventName, EventName]> = [
   [Events.activityOk, Events.activityLost]
 ]
 
-export const correlationOf = (event: EventName): ReadonlyArray<EventName> | undefined =>
-  correlatedPairs.find((pair) => pair.includes(event))
+const opposites: ReadonlyMap<EventName, ReadonlyArray<EventName>> = new Map(
+  correlatedPairs.flatMap(([a, b]) => [[a, [b]] as const, [b, [a]] as const])
+)
+
+/** The `correlate` list of an event: its paired opposite only, or undefined when it has none. */
+export const correlationOf = (event: EventName): ReadonlyArray<EventName> | undefined => opposites.get(event)
 
 export const NotificationAttributes = Schema.Struct({
   receiver: Schema.String,
@@ -53,7 +58,8 @@ export const Notification = Schema.Struct({
   client: Schema.optionalKey(Schema.String),
   environment: Schema.optionalKey(Schema.String),
   correlate: Schema.optionalKey(Schema.Array(EventName)),
-  attributes: NotificationAttributes
+  /** On resource events only: receiver-level events carry no `attributes` key (SPEC 3.1). */
+  attributes: Schema.optionalKey(NotificationAttributes)
 })
 export type Notification = typeof Notification.Type
 
@@ -63,4 +69,5 @@ export interface ReceiverIdentity {
   readonly origin: string
 }
 
-export const defaultOrigin = "heartbeat_mesh/receiver"
+/** The deployed receiver's `origin`, which alerta rules and dashboards match on (SPEC 3.1). */
+export const defaultOrigin = "heartbeat_mesh/receiver.py"

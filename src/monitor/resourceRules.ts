@@ -96,8 +96,7 @@ export const receiveHeartbeat = (
         resourceNotification(Events.new, profile, moment.receiver, {
           severity: "informational",
           value: "registered",
-          text: `New resource ${who(profile)} sent its first heartbeat`,
-          timeoutSeconds: timeoutMsOf(next, profile) / 1000
+          text: `New resource ${who(profile)} sent its first heartbeat`
         })
       ]
     }
