@@ -1,7 +1,7 @@
 import { hostname } from "node:os"
 import { Result, Schema } from "effect"
 import { defaultOrigin, type ReceiverIdentity } from "../domain/Notification.ts"
-import { isKnownSeverity, knownSeverities, Severity } from "../domain/Severity.ts"
+import { Severity } from "../domain/Severity.ts"
 import { defaultTiming, type MonitorTiming } from "./timing.ts"
 import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
