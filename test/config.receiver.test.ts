@@ -45,8 +45,6 @@ clients:
       "queue_threshold: expected a positive whole number, got 2.5",
       "check_interval: expected a positive number of seconds, got -5",
       "notifier: expected one of notify_devilry, stdout, got \"email\"",
-      "clients.Client1.resources.host1.severity: expected one of security, critical, major, minor, warning, " +
-      "indeterminate, informational, normal, ok, cleared, debug, trace, unknown, got \"extreme\"",
       "clients.Client2.timeout: expected a positive number of minutes, got \"abc\"",
       "clients.Client3.token: is required",
       "clients.Client3.timeout: expected a positive number of minutes, got 0"
