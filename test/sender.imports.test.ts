@@ -28,10 +28,26 @@ describe("the sender's import graph", () => {
     const ours = loaded.filter((url) => url.startsWith(`file://${root}/src/`)).map((url) => url.slice(`file://${root}/`.length))
     expect(ours.length).toBeGreaterThan(5) // the trace works
     expect(ours.filter((path) => /^src\/(receiver|actors|monitor|notify|ingress|files|daemon)\//.test(path))).toEqual([])
+    // Without `plugins:` the plugin code is not loaded at all (issue 20: cron start-up cost).
+    expect(ours.filter((path) => path.startsWith("src/sender/plugins/"))).toEqual([])
     // effect's Schema brings its header / URL-parameter data types (http/Headers.js and the like);
     // servers, clients, routers, SQL and SQLite must not come along.
     expect(loaded.filter((url) => /\/http\/Http|\/http-api\/|NodeHttp|undici|\/sql\/|sqlite/i.test(url))).toEqual([])
     // The Effect index (every module of effect) is not loaded either.
     expect(loaded).not.toContain(`file://${root}/node_modules/effect/dist/index.js`)
+  })
+
+  it("with every plugin configured: the plugins and the shared threshold rules, still no receiver code", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hbm-imports-"))
+    const config = join(dir, "sender.yaml")
+    writeFileSync(config, `enabled: true\ntmp_file_check: false\nstate_file: ${join(dir, "s.json")}\n` +
+      "plugins: {cpu: {}, memory: {}, disk: {}, network: {}, filesystem: {}, os: {}, nagios: {checks: [{name: t, cmd: [/bin/true]}]}}\n" +
+      "receivers:\n  rx.example.com: {token: t}\n")
+    const loaded = modulesLoadedBy(["sender", "--config", config, "--print"])
+    const ours = loaded.filter((url) => url.startsWith(`file://${root}/src/`)).map((url) => url.slice(`file://${root}/`.length))
+    expect(ours).toContain("src/sender/plugins/runPlugins.ts")
+    expect(ours).toContain("src/checks/thresholds.ts")
+    expect(ours.filter((path) => /^src\/(receiver|actors|monitor|notify|ingress|files|daemon|http|store)\//.test(path))).toEqual([])
+    expect(loaded.filter((url) => /\/http\/Http|\/http-api\/|NodeHttp|undici|\/sql\/|sqlite/i.test(url))).toEqual([])
   })
 })

@@ -1,15 +1,19 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { Result } from "effect"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Pull } from "zeromq"
 import { parseSenderConfig } from "../src/config/SenderConfig.ts"
 import { buildHeartbeat } from "../src/sender/heartbeat.ts"
+import { WireHeartbeat } from "../src/domain/Heartbeat.ts"
+import { decodeFrames } from "../src/ingress/FrameDecoder.ts"
+import { Schema } from "effect"
 import {
   freePort,
   makeWorkspace,
   runCli,
+  spawnCli,
   type RunningDaemon,
   silentListener,
   startDaemon,
@@ -96,6 +100,54 @@ receivers:
       expect(Number.isInteger(heartbeat.payload.uptime)).toBe(true)
       const procUptime = Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]))
       expect(Math.abs(heartbeat.payload.uptime - procUptime)).toBeLessThanOrEqual(60)
+    } finally {
+      pull.close()
+    }
+  })
+})
+
+describe("sender wire format with plugins (issue 20)", () => {
+  it("a heartbeat with every plugin on this machine is a frame the deployed receiver accepts: payload.metrics and payload.checks inside a free-form payload", async () => {
+    const port = await freePort()
+    const pull = new Pull({ receiveTimeout: 15_000 })
+    await pull.bind(`tcp://127.0.0.1:${port}`)
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "hbm-sender-"))
+      const check = join(dir, "check_ok")
+      writeFileSync(check, "#!/bin/sh\necho 'OK - fine | t=1s;2;3'\n")
+      chmodSync(check, 0o755)
+      const config = writeSenderConfig(`
+enabled: true
+state_file: ${join(dir, "state.json")}
+plugins: { cpu: {}, memory: {}, disk: {}, network: {}, filesystem: {}, os: {}, nagios: { checks: [{ name: check_ok, cmd: ["${check}"] }] } }
+thresholds:
+  memory.percent: { warning: 101, critical: 102 }
+receivers:
+  127.0.0.1:
+    port: ${port}
+    token: wire-token
+`)
+      expect(await runCli(["sender", "--config", config])).toMatchObject({ code: 0, stdout: "", stderr: "" })
+      const frames = await pull.receive()
+      // The deployed receiver (SPEC 1): one frame, json.loads, an object whose token is a known
+      // string and whose resource is a string; payload is any object, stored and written as sent.
+      expect(frames).toHaveLength(1)
+      const heartbeat = JSON.parse(frames[0]!.toString("utf8"))
+      expect(Schema.decodeUnknownSync(WireHeartbeat)(heartbeat)).toEqual(heartbeat)
+      expect(Object.keys(heartbeat)).toEqual(["token", "resource", "payload"])
+      expect(Object.keys(heartbeat.payload)).toEqual(["uptime", "metrics", "checks"])
+      expect(Object.keys(heartbeat.payload.metrics)).toEqual(["cpu", "memory", "disk", "network", "filesystem", "os", "nagios"])
+      expect(heartbeat.payload.checks["memory.percent"]).toEqual({
+        level: "ok",
+        value: heartbeat.payload.metrics.memory.percent,
+        text: `memory.percent = ${heartbeat.payload.metrics.memory.percent} (OK; warning > 101, critical > 102)`
+      })
+      expect(heartbeat.payload.checks["nagios.check_ok"]).toEqual({ level: "ok", value: 0, text: "OK - fine" })
+      // JSON all the way down (no NaN or Infinity, which Python's json.loads would read but we would not).
+      expect(JSON.parse(JSON.stringify(heartbeat))).toEqual(heartbeat)
+      // Our own receiver takes it too, well inside its frame limit.
+      expect(decodeFrames(frames)).toMatchObject({ ok: true })
+      expect(frames[0]!.byteLength).toBeLessThan(16 * 1024)
     } finally {
       pull.close()
     }
@@ -241,6 +293,60 @@ receivers:
       stdout: 'tcp://rx1.example.com:15987 {"token":"<redacted>","resource":"h1","payload":{"one":"1"}}\n',
       stderr: ""
     })
+  })
+
+  it("--print runs every plugin and prints the heartbeat without sending it or touching the state file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hbm-sender-"))
+    const config = writeSenderConfig(`
+enabled: true
+state_file: ${join(dir, "state.json")}
+plugins:
+  os: { interval: 86400 }
+  memory: {}
+thresholds:
+  memory.percent: { warning: 0, operator: ">=" }
+receivers:
+  rx1.example.com:
+    token: secret-token
+    resource: h1
+    uptime_payload: false
+`)
+    const run = await runCli(["sender", "--config", config, "--print"])
+    expect(run.code).toBe(0)
+    expect(run.stderr).toBe("")
+    expect(run.stdout).not.toContain("secret-token")
+    const [endpoint, json] = run.stdout.trimEnd().split(" ", 2) as [string, string]
+    expect(endpoint).toBe("tcp://rx1.example.com:15987")
+    const heartbeat = JSON.parse(run.stdout.trimEnd().slice(endpoint.length + 1))
+    expect(json.startsWith("{")).toBe(true)
+    expect(heartbeat).toMatchObject({ token: "<redacted>", resource: "h1", payload: { metrics: { os: { hostname: hostname() } } } })
+    expect(heartbeat.payload.checks["memory.percent"]).toMatchObject({ level: "warning" })
+    expect(existsSync(join(dir, "state.json"))).toBe(false)
+  })
+
+  it("--every keeps sending, one heartbeat per interval, until SIGTERM (exit 0)", async () => {
+    const port = await freePort()
+    const pull = new Pull({ receiveTimeout: 15_000 })
+    await pull.bind(`tcp://127.0.0.1:${port}`)
+    const config = writeSenderConfig(`enabled: true\ntmp_file_check: false\nreceivers:\n  127.0.0.1:\n    port: ${port}\n    token: loop\n    resource: looping\n`)
+    const child = spawnCli(["sender", "--config", config, "--every", "1s"])
+    try {
+      for (let i = 0; i < 3; i++) {
+        const [frame] = await pull.receive()
+        expect(JSON.parse(frame!.toString("utf8"))).toMatchObject({ token: "loop", resource: "looping" })
+      }
+    } finally {
+      pull.close()
+    }
+    expect(await child.stop()).toEqual({ code: 0, stderr: "" })
+  })
+
+  it("--every refuses what is not a duration of at least a second", async () => {
+    for (const every of ["0.5s", "soon", "500ms"]) {
+      expect((await runCli(["sender", "--every", every])).stderr).toBe(
+        `heartbeat-mesh: --every must be a duration of at least 1s (10s, 1m, 90), got "${every}" (see heartbeat-mesh sender --help)\n`
+      )
+    }
   })
 
   it("one-off send by flags, without a config file", async () => {

@@ -7,8 +7,7 @@ import * as Exit from "effect/Exit"
 import * as Command from "effect/cli/Command"
 import { receiverCommand } from "./receiverCommand.ts"
 import { senderCommand } from "./senderCommand.ts"
-
-const version = "0.1.0"
+import { version } from "../support/version.ts"
 
 const root = Command.make("heartbeat-mesh").pipe(
   Command.withDescription("Heartbeat monitoring: a receiver daemon and a cron sender"),

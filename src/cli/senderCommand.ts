@@ -14,6 +14,14 @@ const portFrom = (text: string): number | undefined => {
   return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined
 }
 
+/** `--every`: `10s`, `1.5m`, `500ms`, `1h`, or plain seconds; undefined if not a duration of at least 1 s. */
+const parseEvery = (text: string): number | undefined => {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim())
+  if (match === null) return undefined
+  const ms = Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? "s") as "ms" | "s" | "m" | "h"]
+  return ms >= 1000 ? ms : undefined
+}
+
 /**
  * `heartbeat-mesh sender`: the cron sender. Its code (and nothing of the receiver) is loaded only
  * when this command runs.
@@ -55,14 +63,26 @@ export const senderCommand = Command.make(
       Flag.withDefault(false),
       Flag.withDescription("print the heartbeats (token redacted) instead of sending them")
     ),
+    print: Flag.Boolean("print").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("run every plugin now and print the heartbeats (token redacted) without sending them")
+    ),
+    every: Flag.String("every").pipe(
+      Flag.optional,
+      Flag.withDescription("keep running: one round every DURATION (10s, 1m, ...; at least 1s) instead of once")
+    ),
     debug: Flag.Boolean("debug").pipe(Flag.withDefault(false), Flag.withDescription("log verbosely (to stderr)"))
   },
   (flags) =>
     Effect.gen(function*() {
-      const { runSender } = yield* Effect.promise(() => import("../sender/runSender.ts"))
+      const { runSender, runSenderEvery } = yield* Effect.promise(() => import("../sender/runSender.ts"))
       const { layerCliLogging } = yield* Effect.promise(() => import("./logging.ts"))
       if (!(flags.sendTimeout > 0)) return yield* usageError("--send-timeout must be a positive number of seconds")
-      const common = { dryRun: flags.dryRun, sendTimeoutSeconds: flags.sendTimeout }
+      const every = Option.isSome(flags.every) ? parseEvery(flags.every.value) : undefined
+      if (Option.isSome(flags.every) && every === undefined) {
+        return yield* usageError(`--every must be a duration of at least 1s (10s, 1m, 90), got "${flags.every.value}"`)
+      }
+      const common = { dryRun: flags.dryRun, print: flags.print, sendTimeoutSeconds: flags.sendTimeout }
       let options: Parameters<typeof runSender>[0]
       if (flags.deregister) {
         const [resource, host, portText, token] = flags.values
@@ -97,6 +117,8 @@ export const senderCommand = Command.make(
       } else {
         options = { ...common, run: { kind: "config", path: flags.config } }
       }
-      yield* runSender(options).pipe(Effect.provide(layerCliLogging(flags.debug)))
+      yield* (every === undefined ? runSender(options) : runSenderEvery(options, every)).pipe(
+        Effect.provide(layerCliLogging(flags.debug))
+      )
     })
 ).pipe(Command.withDescription("Send one heartbeat to every receiver in sender.yaml (run it from cron every minute)"))

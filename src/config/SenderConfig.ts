@@ -4,6 +4,7 @@ import { loadConfigFile } from "./configFile.ts"
 import { defaultReceiverPort, defaultSendTimeoutSeconds } from "../support/zmqEndpoint.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { parseYaml } from "./yamlDocument.ts"
+import { parseSenderPlugins, type SenderPlugins } from "./senderPlugins.ts"
 
 export const defaultCommandTimeoutSeconds = 10
 
@@ -32,6 +33,8 @@ export interface SenderConfig {
   /** For the whole run: receivers that have not taken their heartbeat by then are given up. */
   readonly sendTimeoutSeconds: number
   readonly receivers: ReadonlyArray<SenderTarget>
+  /** `plugins:`, `thresholds:`, `state_file:` (issue 20); undefined without `plugins:`. */
+  readonly plugins?: SenderPlugins | undefined
 }
 
 const expected = (message: string) => ({ message })
@@ -92,7 +95,13 @@ export const parseSenderConfig = (text: string): Result.Result<SenderConfig, Rea
     return Result.succeed(disabledConfig)
   }
   const decoded = decodeSenderYaml(raw, { errors: "all" })
-  if (Result.isFailure(decoded)) return Result.fail(describeSchemaIssues(decoded.failure, raw))
+  const plugins = parseSenderPlugins(raw)
+  if (Result.isFailure(decoded) || Result.isFailure(plugins)) {
+    return Result.fail([
+      ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, raw) : []),
+      ...(Result.isFailure(plugins) ? plugins.failure : [])
+    ])
+  }
   const yaml = decoded.success
   return Result.succeed({
     enabled: true,
@@ -110,7 +119,8 @@ export const parseSenderConfig = (text: string): Result.Result<SenderConfig, Rea
         cmd: command.cmd,
         timeoutSeconds: command.timeout ?? defaultCommandTimeoutSeconds
       }))
-    }))
+    })),
+    plugins: plugins.success
   })
 }
 

@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { hostname } from "node:os"
 import { loadSenderConfig, type SenderConfig, type SenderTarget } from "../config/SenderConfig.ts"
@@ -7,6 +8,8 @@ import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { deliver, type Delivery } from "./deliver.ts"
 import { readUptimeSeconds, runPayloadCommand } from "./payload.ts"
 import { checkTmpFile } from "./tmpFileCheck.ts"
+import type { SenderPlugins } from "../config/senderPlugins.ts"
+import { version } from "../support/version.ts"
 
 export class SenderError extends Schema.TaggedError<SenderError>()("SenderError", {
   reason: Schema.String
@@ -31,6 +34,8 @@ export type SenderRun =
 export interface SenderRunOptions {
   readonly run: SenderRun
   readonly dryRun: boolean
+  /** `--print`: like a dry run, and every plugin runs now whatever its interval. */
+  readonly print?: boolean | undefined
   /** Whole-run limit for receivers that do not answer (seconds), when not from the config. */
   readonly sendTimeoutSeconds: number
 }
@@ -67,6 +72,27 @@ const logDeliveries = (deliveries: ReadonlyArray<Delivery>) =>
     }))
 
 /**
+ * The plugins of sender.yaml (issue 20), loaded only when configured so that a plain sender's
+ * start-up does not pay for them. `--print` and `--dry-run` read the state file but never write it.
+ */
+const runConfiguredPlugins = (plugins: SenderPlugins, options: SenderRunOptions, printing: boolean) =>
+  Effect.gen(function*() {
+    const { runPlugins } = yield* Effect.promise(() => import("./plugins/runPlugins.ts"))
+    const { defaultStateFile } = yield* Effect.promise(() => import("./plugins/pluginState.ts"))
+    const report = yield* runPlugins(plugins, {
+      stateFile: plugins.stateFile ?? defaultStateFile(options.run.kind === "config" ? options.run.path : undefined),
+      nowMs: Date.now(),
+      force: options.print === true,
+      persist: !printing,
+      senderVersion: version
+    })
+    for (const note of report.notes) yield* Effect.logDebug("plugins", { note })
+    for (const problem of report.problems) yield* Effect.logWarning(problem)
+    yield* Effect.logDebug("plugins ran", { ran: report.ran.join(",") || "none (all within their interval)" })
+    return { metrics: report.metrics, checks: report.checks }
+  })
+
+/**
  * One run of the cron sender (SPEC 4): read sender.yaml, check the disk, gather the payload, and
  * hand one heartbeat to every receiver at once. Receivers that refuse are skipped at once; silent
  * ones are given up at the deadline; neither changes the exit status.
@@ -100,12 +126,14 @@ export const runSender = (options: SenderRunOptions) =>
       }
     }
 
-    const [uptime, commandResults] = yield* Effect.promise(() =>
-      Promise.all([
-        readUptimeSeconds(),
-        Promise.all(config.receivers.map((target) => Promise.all(target.payload.map(runPayloadCommand))))
-      ])
-    )
+    const printing = options.dryRun || options.print === true
+    const [uptime, commandResults, plugins] = yield* Effect.all([
+      Effect.promise(() => readUptimeSeconds()),
+      Effect.forEach(config.receivers, (target) => Effect.forEach(target.payload, runPayloadCommand, { concurrency: "unbounded" }), {
+        concurrency: "unbounded"
+      }),
+      config.plugins === undefined ? Effect.succeed(undefined) : runConfiguredPlugins(config.plugins, options, printing)
+    ], { concurrency: "unbounded" })
     for (const results of commandResults) {
       for (const result of results) {
         if (result.error !== undefined) {
@@ -118,10 +146,10 @@ export const runSender = (options: SenderRunOptions) =>
     }
     const host = hostname()
     const heartbeats = config.receivers.map((target, index) =>
-      buildHeartbeat(target, host, uptime, new Map((commandResults[index] ?? []).map((r) => [r.name, r.value])))
+      buildHeartbeat(target, host, uptime, new Map((commandResults[index] ?? []).map((r) => [r.name, r.value])), plugins)
     )
 
-    if (options.dryRun) {
+    if (printing) {
       const printed = config.receivers.map((target, index) =>
         `${tcpEndpoint(target.host, target.port)} ${redact(heartbeats[index]!)}`
       )
@@ -137,4 +165,20 @@ export const runSender = (options: SenderRunOptions) =>
     )
     yield* logDeliveries(deliveries)
     return { disabled: false, deliveries, printed: [] } satisfies SenderReport
+  })
+
+/**
+ * `--every`: the sender as a long-running loop for intervals under cron's minute (hbc sends every
+ * 10 s). One round per interval, on a fixed grid (a slow round does not push the next ones later);
+ * each round rereads sender.yaml, as a cron run would. A bad first round ends the loop with its
+ * error (so that systemd shows it); later failures are logged and the loop goes on.
+ */
+export const runSenderEvery = (options: SenderRunOptions, everyMs: number) =>
+  Effect.gen(function*() {
+    yield* runSender(options)
+    yield* runSender(options).pipe(
+      Effect.catch((error) => Effect.logError("sender round failed; trying again next round", { reason: error.message })),
+      Effect.repeat(Schedule.fixed(everyMs)),
+      Effect.delay(everyMs)
+    )
   })

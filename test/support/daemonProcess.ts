@@ -126,6 +126,21 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> 
     child.on("exit", (code) => resolveRun({ code, stdout, stderr }))
   })
 
+/** Starts the `heartbeat-mesh` command and leaves it running (a loop such as `sender --every`); `stop` signals it. */
+export const spawnCli = (args: ReadonlyArray<string>) => {
+  const child = spawn(nodeBinary, [cli, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+  let stderr = ""
+  child.stderr.on("data", (chunk) => (stderr += chunk))
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
+  return {
+    stderr: () => stderr,
+    stop: async (signal: NodeJS.Signals = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal)
+      return { code: await exited, stderr }
+    }
+  }
+}
+
 /** A TCP listener on loopback that accepts connections and never says a word: a receiver that hangs. */
 export const silentListener = async (): Promise<{ port: number; close: () => void }> => {
   const sockets: Array<import("node:net").Socket> = []
