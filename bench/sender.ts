@@ -1,10 +1,12 @@
 // The cron sender's cost: wall time of one `heartbeat-mesh sender` run (process start to exit)
 // to three receivers, one of them refusing connections; and a run's cold start (a disabled
 // config: Node, our modules, nothing sent). Median of several runs; also the very first run with an
-// empty compile cache. Prints one JSON line.
+// empty compile cache. And the cost of the plugins (issue 20): the same three receivers with every
+// plugin on (a Nagios check included) and due at every run, paired run by run with the plain sender;
+// the target is a median ratio of at most 1.5. Prints one JSON line.
 //   node bench/sender.ts [--quick]
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -43,6 +45,25 @@ receivers:
     port: ${port(receivers[1]!)}
     token: live-two
 `)
+const check = join(dir, "check_ok")
+writeFileSync(check, "#!/bin/sh\necho 'OK - fine | t=1s'\n", { mode: 0o755 })
+// interval 0.001: every plugin is due at every run (the worst case; under cron most wait their turn).
+const due = "{ interval: 0.001 }"
+const allPlugins = join(dir, "plugins.yaml")
+writeFileSync(allPlugins, `state_file: ${join(dir, "state.json")}
+plugins:
+  cpu: ${due}
+  memory: ${due}
+  disk: ${due}
+  network: ${due}
+  filesystem: ${due}
+  os: ${due}
+  nagios: { interval: 0.001, checks: [{ name: check_ok, cmd: ["${check}"] }] }
+thresholds:
+  memory.percent: { warning: 80, critical: 95, hysteresis: 2 }
+  disk.*.percent: { warning: 85, critical: 95 }
+  cpu.percent: { warning: 90 }
+` + readFileSync(threeReceivers, "utf8"))
 const disabled = join(dir, "disabled.yaml")
 writeFileSync(disabled, "enabled: false\n")
 
@@ -58,14 +79,26 @@ const median = (values: Array<number>) => [...values].sort((a, b) => a - b)[Math
 const uncachedMs = wallMs(disabled, { NODE_COMPILE_CACHE: mkdtempSync(join(tmpdir(), "hbm-cache-")) })
 wallMs(disabled) // warms the default compile cache, as every cron run after the first finds it
 const cold = Array.from({ length: runs }, () => wallMs(disabled))
-const oneRefused = Array.from({ length: runs }, () => wallMs(threeReceivers))
+const oneRefused: Array<number> = []
+const withPlugins: Array<number> = []
+const pluginRatios: Array<number> = []
+for (let i = 0; i < runs; i++) {
+  // Paired: plain then with plugins, so a drift in the machine's speed hits both alike.
+  const plain = wallMs(threeReceivers)
+  const plugins = wallMs(allPlugins)
+  oneRefused.push(plain)
+  withPlugins.push(plugins)
+  pluginRatios.push(plugins / plain)
+}
 await new Promise((r) => setTimeout(r, 200))
 for (const socket of receivers) socket.close()
-if (received !== 2 * runs) throw new Error(`receivers got ${received} heartbeats, expected ${2 * runs}`)
+if (received !== 4 * runs) throw new Error(`receivers got ${received} heartbeats, expected ${4 * runs}`)
 const round = (ms: number) => Math.round(ms)
 console.log(JSON.stringify({
   runs,
   wallMsOneRefused: round(median(oneRefused)),
+  wallMsAllPlugins: round(median(withPlugins)),
+  pluginCostRatio: Math.round(median(pluginRatios) * 100) / 100,
   coldStartMs: round(median(cold)),
   firstRunUncachedMs: round(uncachedMs),
   heartbeatsDelivered: received
