@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Effect, Layer, Result } from "effect"
 import { Pull } from "zeromq"
+import { ActorProbe } from "../src/actors/ResourceActor.ts"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { Ingress, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
 import { layerTest, RecordedNotifications } from "../src/notify/Notifier.ts"
@@ -64,6 +65,7 @@ const pipeline = (store: "on" | "off", count = heartbeats) =>
     Effect.provide(
       layerZmqIngress({ iface: "127.0.0.1", port: 0 }).pipe(
         Layer.provideMerge(layerReceiverCore(config.success)),
+        Layer.provide(ActorProbe.layerNone),
         Layer.provideMerge(layerTest),
         Layer.provide(
           store === "on"

@@ -4,6 +4,7 @@
 //   node bench/latency.ts [--resources N]
 import { Clock, Effect, Layer, Result } from "effect"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
+import { ActorProbe } from "../src/actors/ResourceActor.ts"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { layerTest } from "../src/notify/Notifier.ts"
 import { NotificationJournal } from "../src/notify/NotificationJournal.ts"
@@ -64,7 +65,7 @@ const program = Effect.gen(function*() {
     earliestMs: round(sorted[0]!)
   }))
 }).pipe(
-  Effect.provide(layerReceiverCore(parsed.success).pipe(Layer.provideMerge(layerTest), Layer.provide(layerMemoryStateStore()))),
+  Effect.provide(layerReceiverCore(parsed.success).pipe(Layer.provideMerge(layerTest), Layer.provide(layerMemoryStateStore()), Layer.provide(ActorProbe.layerNone))),
   Effect.scoped
 )
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Clock, Effect, Layer, Result } from "effect"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
+import { ActorProbe } from "../src/actors/ResourceActor.ts"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { layerTest } from "../src/notify/Notifier.ts"
 import { HeartbeatRouter } from "../src/routing/HeartbeatRouter.ts"
@@ -30,7 +31,7 @@ if (Result.isFailure(parsed)) throw new Error(parsed.failure.join("\n"))
 const config = parsed.success
 const dir = mkdtempSync(join(tmpdir(), "hbm-scale-"))
 const storeLayer = layerSqliteStateStore({ path: join(dir, "state.db"), resetIfUnreadable: false })
-const receiver = layerReceiverCore(config).pipe(Layer.provideMerge(layerTest), Layer.provide(storeLayer))
+const receiver = layerReceiverCore(config).pipe(Layer.provideMerge(layerTest), Layer.provide(storeLayer), Layer.provide(ActorProbe.layerNone))
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.()
 const settleMemory = () => {

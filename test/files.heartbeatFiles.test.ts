@@ -1,20 +1,45 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { ResourceChanges } from "../src/changes/ResourceChanges.ts"
 import type { ClientConfig } from "../src/config/ReceiverConfig.ts"
+import { defaultTiming } from "../src/config/timing.ts"
 import { HeartbeatFiles, layerHeartbeatFiles } from "../src/files/HeartbeatFiles.ts"
+import type { MonitorMoment } from "../src/monitor/MonitorMoment.ts"
+import { profileFor, resourceKey } from "../src/monitor/ResourceProfile.ts"
+import { deregister, neverHeard, receiveHeartbeat } from "../src/monitor/resourceRules.ts"
 
 const client: ClientConfig = { name: "Client1", token: "never-written", timeoutMinutes: 1, resources: new Map() }
+const momentAt = (nowMs: number): MonitorMoment => ({
+  nowMs,
+  timing: defaultTiming,
+  graceEndsMs: 0,
+  lastHeartbeatAnywhereMs: nowMs,
+  receiver: { name: "receiver.test", origin: "heartbeat_mesh/receiver" }
+})
 
-describe("heartbeat files (write-behind)", () => {
+describe("heartbeat files (write-behind, a subscriber of the change stream)", () => {
   const directory = mkdtempSync(join(tmpdir(), "hbm-files-"))
   it.live("writes current and history in the deployed layout, without the token; a deregistration then a new heartbeat starts history afresh", () =>
     Effect.gen(function*() {
       const files = yield* HeartbeatFiles
-      const seen = (resource: string, nowMs: number, extra = {}) =>
-        files.observer.heartbeat(client, { token: "never-written", resource, payload: { n: nowMs }, ...extra }, nowMs)
+      const changes = yield* ResourceChanges
+      // The changes an actor publishes, as the stream carries them.
+      const seen = (resource: string, nowMs: number, extra: { timeout?: number } = {}) => {
+        const profile = profileFor(client, resource)
+        const moment = momentAt(nowMs)
+        const facts = { resource, timeoutMinutes: extra.timeout, payload: { n: nowMs } }
+        const transition = receiveHeartbeat(neverHeard, profile, facts, moment)
+        changes.publish({ cause: "heartbeat", key: resourceKey(client.name, resource), profile, before: neverHeard, after: transition.state, notifications: transition.notifications, moment })
+      }
+      const deregistered = (resource: string, nowMs: number) => {
+        const profile = profileFor(client, resource)
+        const moment = momentAt(nowMs)
+        const transition = deregister(profile, moment)
+        changes.publish({ cause: "deregister", key: resourceKey(client.name, resource), profile, before: neverHeard, after: undefined, notifications: transition.notifications, moment })
+      }
       seen("host1.example.com", Date.UTC(2026, 10, 21, 12, 0, 0), { timeout: 5 })
       seen("host1.example.com", Date.UTC(2026, 10, 21, 12, 1, 0))
       seen("../../escape", Date.UTC(2026, 10, 21, 12, 0, 0))
@@ -34,13 +59,13 @@ describe("heartbeat files (write-behind)", () => {
       assert.deepStrictEqual(readdirSync(directory).sort(), ["current", "history"])
       assert.lengthOf(readdirSync(join(directory, "current/client1")).filter((f) => f.startsWith("______escape~")), 1)
 
-      files.observer.deregistered(client, "host1.example.com", Date.UTC(2026, 10, 21, 12, 2, 0))
+      deregistered("host1.example.com", Date.UTC(2026, 10, 21, 12, 2, 0))
       seen("host1.example.com", Date.UTC(2026, 10, 21, 12, 3, 0))
       yield* files.flush
       assert.deepStrictEqual(readFileSync(history, "utf8").trim().split("\n").map((l) => JSON.parse(l).utc), [
         "2026-11-21 12:03:00"
       ])
-      files.observer.deregistered(client, "host1.example.com", Date.UTC(2026, 10, 21, 12, 4, 0))
+      deregistered("host1.example.com", Date.UTC(2026, 10, 21, 12, 4, 0))
       yield* files.flush
       assert.isFalse(existsSync(current) || existsSync(history))
       for (const folder of ["current/client1", "history/client1"]) {
@@ -48,5 +73,5 @@ describe("heartbeat files (write-behind)", () => {
           assert.notInclude(readFileSync(join(directory, folder, file), "utf8"), "never-written")
         }
       }
-    }).pipe(Effect.provide(layerHeartbeatFiles({ directory, flushIntervalMs: 3_600_000 }))))
+    }).pipe(Effect.provide(layerHeartbeatFiles({ directory, flushIntervalMs: 3_600_000 }).pipe(Layer.provideMerge(ResourceChanges.layer)))))
 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { ActorProbe, type ResourceActor } from "../src/actors/ResourceActor.ts"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
@@ -16,7 +16,7 @@ describe("actor supervision", () => {
       throw new Error("simulated bug in host1's actor")
     }
   }
-  const layer = receiverLayer().pipe(Layer.provide(Layer.succeed(ActorProbe)(crashHost1Once)))
+  const layer = receiverLayer(undefined, [], ActorProbe.layerTest(crashHost1Once))
 
   it.effect("a crashing actor is restarted with its state; the others never notice", () =>
     Effect.gen(function*() {

@@ -64,9 +64,9 @@ describe("SQLite state store", () => {
       assert.deepStrictEqual(rows, [row("old", 2000, { payload: { uptime: 3 } })])
       // A paused resource that never sent can be stored now.
       yield* withStore(path, StateStore.use((store) =>
-        store.write([row("quiet", 0, { firstSeenMs: undefined, lastSeenMs: undefined, status: "never", paused: true })], [])))
+        store.write([row("quiet", 0, { firstSeenMs: undefined, lastSeenMs: undefined, status: "paused", paused: true })], [])))
       const after = yield* withStore(path, StateStore.use((store) => store.loadAll))
-      assert.deepInclude(after.find((r) => r.resource === "quiet"), { lastSeenMs: undefined, paused: true, status: "never" })
+      assert.deepInclude(after.find((r) => r.resource === "quiet"), { lastSeenMs: undefined, paused: true, status: "paused" })
     }))
 
   it.effect("refuses an unreadable file with a clear message and leaves it untouched", () =>

@@ -1,19 +1,39 @@
-import { Clock, Context, Effect, type Fiber } from "effect"
+import { Clock, Context, Effect, type Fiber, Layer } from "effect"
+import type { ChangeCause, ResourceChanged } from "../changes/ResourceChanges.ts"
+import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import type { Notification } from "../domain/Notification.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import type { ResourceProfile } from "../monitor/ResourceProfile.ts"
-import { type ResourceState, wake } from "../monitor/resourceRules.ts"
+import { deadlineOf, receiveHeartbeat, type ResourceState, type Transition, wake } from "../monitor/resourceRules.ts"
 import type { DeadlineQueue, Sleeper } from "./DeadlineQueue.ts"
+
+/** What every actor needs from the receiver around it (one object shared by all actors). */
+export interface ActorEnvironment {
+  readonly moment: (nowMs: number) => MonitorMoment
+  /** Hands notifications to the outbox (synchronous, never waits). */
+  readonly emit: (notifications: ReadonlyArray<Notification>) => void
+  /** The change stream (`ResourceChanges.publish`). */
+  readonly publish: (change: ResourceChanged) => void
+  readonly onRestart: (actor: ResourceActor) => void
+  readonly deadlines: DeadlineQueue
+  readonly probe: (actor: ResourceActor) => void
+}
+
+/** Whether a change begins the resource's life here, continues it, or ends it. */
+export type Lifecycle = "continues" | "begins" | "ends"
 
 /**
  * One monitored resource: its configuration, what is known of it, and the fiber that owns its
- * deadline. The heartbeat path updates `state` synchronously through the pure rules; the fiber only
- * wakes when a deadline or a timeout repeat is due, so a routine heartbeat never touches a timer.
+ * deadline. Every change of its state, whatever caused it, goes through `apply`, which hands the
+ * notifications to the outbox and publishes one `ResourceChanged`. The heartbeat path calls it
+ * synchronously; the fiber only wakes when a deadline or a timeout repeat is due, so a routine
+ * heartbeat never touches a timer.
  */
 export class ResourceActor implements Sleeper {
   readonly key: string
   profile: ResourceProfile
   state: ResourceState
+  private readonly env: ActorEnvironment
   /**
    * When the fiber next wakes: undefined while it idles (nothing heard yet), -Infinity from spawn
    * until its first step has run.
@@ -27,13 +47,58 @@ export class ResourceActor implements Sleeper {
   /** A wake that came while the fiber was not suspended (between scheduling and suspending). */
   private wokenEarly = false
 
-  constructor(key: string, profile: ResourceProfile, state: ResourceState) {
+  constructor(key: string, profile: ResourceProfile, state: ResourceState, env: ActorEnvironment) {
     this.key = key
     this.profile = profile
     this.state = state
+    this.env = env
   }
 
-  /** Called by the deadline queue (or a poke): lets the suspended fiber take its next step. */
+  /**
+   * The one writer of this resource's state: takes the transition's state, hands its notifications
+   * to the outbox, and publishes the change. A transition that changes nothing and tells nothing
+   * publishes nothing (a wake before the deadline), except a configuration change, which may
+   * change the profile alone.
+   */
+  apply(cause: ChangeCause, transition: Transition, moment: MonitorMoment, lifecycle: Lifecycle = "continues"): void {
+    const before = this.state
+    const after = transition.state
+    const notifications = transition.notifications
+    this.state = after
+    if (notifications.length > 0) this.env.emit(notifications)
+    if (lifecycle === "continues" && after === before && notifications.length === 0 && cause !== "configure") return
+    this.env.publish({
+      cause,
+      key: this.key,
+      profile: this.profile,
+      before: lifecycle === "begins" ? undefined : before,
+      after: lifecycle === "ends" ? undefined : after,
+      notifications,
+      moment
+    })
+  }
+
+  /**
+   * A heartbeat from the resource. A routine one only moves the deadline later: the waiting fiber
+   * finds that out when it wakes. Only an idle actor or an earlier deadline (a shorter `timeout`)
+   * wakes it now. `begins` for a resource discovered by this heartbeat.
+   */
+  heartbeat(heartbeat: HeartbeatFacts, moment: MonitorMoment, lifecycle: Lifecycle = "continues"): void {
+    const previousOverride = this.state.timeoutOverrideMinutes
+    this.apply("heartbeat", receiveHeartbeat(this.state, this.profile, heartbeat, moment), moment, lifecycle)
+    if (this.wakeAt === undefined) this.poke(moment.nowMs)
+    else if (heartbeat.timeoutMinutes !== previousOverride) {
+      const deadline = deadlineOf(this.state, this.profile, moment)
+      if (deadline !== undefined && deadline < this.wakeAt) this.poke(moment.nowMs)
+    }
+  }
+
+  /** Wakes the fiber at `nowMs` to recompute its deadline. */
+  poke(nowMs: number): void {
+    this.env.deadlines.schedule(this, nowMs)
+  }
+
+/** Called by the deadline queue (or a poke): lets the suspended fiber take its next step. */
   wake(): void {
     const resume = this.resume
     if (resume === undefined) {
@@ -55,23 +120,18 @@ export class ResourceActor implements Sleeper {
   })
 }
 
-/** What an actor's fiber needs from the receiver around it. */
-export interface ActorEnvironment {
-  readonly moment: (nowMs: number) => MonitorMoment
-  readonly emit: (notifications: ReadonlyArray<Notification>) => void
-  /** The actor's state changed (it went stale, or a timeout repeat was scheduled). */
-  readonly changed: (actor: ResourceActor) => void
-  readonly onRestart: (actor: ResourceActor) => void
-  readonly deadlines: DeadlineQueue
-}
-
 /**
- * Called at the start of every actor step. A seam for tests that need an actor to crash; does
- * nothing in production.
+ * Called at the start of every actor step: the seam for tests that need an actor to crash.
+ * Required, so production says explicitly that it has none (`ActorProbe.layerNone`).
  */
-export const ActorProbe = Context.Reference<(actor: ResourceActor) => void>("heartbeat-mesh/actors/ActorProbe", {
-  defaultValue: () => () => {}
-})
+export class ActorProbe extends Context.Service<ActorProbe, {
+  readonly beforeStep: (actor: ResourceActor) => void
+}>()("heartbeat-mesh/actors/ActorProbe") {
+  static readonly layerNone: Layer.Layer<ActorProbe> = Layer.succeed(ActorProbe)({ beforeStep: () => {} })
+  /** A probe that runs `beforeStep` (and may throw) at every step. */
+  static readonly layerTest = (beforeStep: (actor: ResourceActor) => void): Layer.Layer<ActorProbe> =>
+    Layer.succeed(ActorProbe)({ beforeStep })
+}
 
 const maxRestartDelayMs = 60_000
 
@@ -84,17 +144,14 @@ const maxRestartDelayMs = 60_000
  * counted; the actor steps again after a back-off (1 s, doubling up to 60 s) with the state it had.
  * Other actors never notice. Interruption (stop, shutdown) ends it.
  */
-export const runActor = (actor: ResourceActor, env: ActorEnvironment, probe: (actor: ResourceActor) => void) => {
+export const runActor = (actor: ResourceActor, env: ActorEnvironment) => {
   const step: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
     let nextWakeMs: number | undefined
     try {
-      probe(actor)
-      const result = wake(actor.state, actor.profile, env.moment(now))
-      if (result.state !== actor.state) {
-        actor.state = result.state
-        env.changed(actor)
-      }
-      if (result.notifications.length > 0) env.emit(result.notifications)
+      env.probe(actor)
+      const moment = env.moment(now)
+      const result = wake(actor.state, actor.profile, moment)
+      actor.apply("wake", result, moment)
       nextWakeMs = result.nextWakeMs
       actor.consecutiveCrashes = 0
     } catch (defect) {

@@ -1,12 +1,12 @@
 import { Clock, Context, Effect, Layer } from "effect"
+import { ResourceChanges } from "../changes/ResourceChanges.ts"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
-import { ResourceChanges } from "../changes/ResourceChanges.ts"
-import { RestoredResources } from "../store/StatePersistence.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
-import { profileFor, resourceKey, sameProfile } from "../monitor/ResourceProfile.ts"
-import { deadlineOf, deregister, neverHeard, rareCheck, receiveHeartbeat, setPaused } from "../monitor/resourceRules.ts"
+import { formerClientProfile, profileFor, resourceKey, sameProfile } from "../monitor/ResourceProfile.ts"
+import { deregister, neverHeard, rareCheck, type ResourceState, setPaused, type Transition } from "../monitor/resourceRules.ts"
 import { Outbox } from "../notify/Outbox.ts"
+import { StatePersistence } from "../store/StatePersistence.ts"
 import { ActorRegistry } from "./ActorRegistry.ts"
 import { DeadlineQueue } from "./DeadlineQueue.ts"
 import { type ActorEnvironment, ActorProbe, ResourceActor, runActor } from "./ResourceActor.ts"
@@ -14,7 +14,8 @@ import { type ActorEnvironment, ActorProbe, ResourceActor, runActor } from "./Re
 /**
  * Owns every resource actor: creates them for configured resources and on first heartbeats, routes
  * heartbeats to them, stops them on deregistration, and reconciles them with a new configuration.
- * All routing is synchronous so the ingress path never waits on a fiber.
+ * It is the only place that creates or stops actors; every change of an actor's state goes through
+ * the actor's `apply`. All routing is synchronous so the ingress path never waits on a fiber.
  */
 export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   /** A heartbeat from an authenticated client. */
@@ -45,7 +46,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
     Effect.gen(function*() {
       const outbox = yield* Outbox
       const changes = yield* ResourceChanges
-      const restored = yield* RestoredResources
+      const { restored } = yield* StatePersistence
       const probe = yield* ActorProbe
       const forkActor = Effect.runForkWith(yield* Effect.context<never>())
       const deadlines = new DeadlineQueue()
@@ -70,25 +71,34 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       const env: ActorEnvironment = {
         moment,
         emit: outbox.enqueueAll,
-        changed: changes.changed,
+        publish: changes.publish,
         onRestart: () => {
           restarts++
         },
-        deadlines
+        deadlines,
+        probe: probe.beforeStep
       }
 
-      /** Gives a new actor its fiber; its first step computes when it next needs to wake. */
+      /** A new actor, registered and given its fiber; its first step computes when it next wakes. */
+      const create = (client: string, resource: string, profile: ResourceActor["profile"], state: ResourceState) => {
+        const actor = new ResourceActor(resourceKey(client, resource), profile, state, env)
+        actors.add(actor)
+        return actor
+      }
       const spawn = (actor: ResourceActor) => {
-        actor.fiber = forkActor(runActor(actor, env, probe))
+        actor.fiber = forkActor(runActor(actor, env))
       }
-
-      /** Wakes the actor now to recompute its deadline (first heartbeat, shorter timeout, new config). */
-      const poke = (actor: ResourceActor, nowMs: number) => deadlines.schedule(actor, nowMs)
 
       const stop = (actor: ResourceActor) => {
         actor.wakeAt = undefined
         actor.fiber?.interruptUnsafe()
         actor.fiber = undefined
+      }
+      /** Ends a resource: its last change (after undefined), then its fiber. */
+      const retire = (actor: ResourceActor, cause: "deregister" | "configure", transition: Transition, now: MonitorMoment) => {
+        actor.apply(cause, transition, now, "ends")
+        stop(actor)
+        actors.remove(actor)
       }
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
@@ -97,82 +107,74 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       )
 
       const deliver = (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => {
-        let actor = actors.get(client.name, heartbeat.resource)
-        const isNew = actor === undefined
-        if (actor === undefined) {
-          actor = new ResourceActor(resourceKey(client.name, heartbeat.resource), profileFor(client, heartbeat.resource), neverHeard)
-          actors.add(actor)
-        }
         const now = moment(nowMs)
-        const previousOverride = actor.state.timeoutOverrideMinutes
-        const transition = receiveHeartbeat(actor.state, actor.profile, heartbeat, now)
-        actor.state = transition.state
-        changes.changed(actor)
+        const existing = actors.get(client.name, heartbeat.resource)
         lastHeartbeatAnywhereMs = nowMs
-        if (transition.notifications.length > 0) outbox.enqueueAll(transition.notifications)
-        // A routine heartbeat only moves the deadline later: the waiting fiber will find that out
-        // when it wakes. Only an idle actor or an earlier deadline (shorter timeout) is woken now.
-        if (isNew) {
-          spawn(actor)
+        if (existing !== undefined) {
+          existing.heartbeat(heartbeat, now)
           return
         }
-        if (actor.wakeAt === undefined) poke(actor, nowMs)
-        else if (heartbeat.timeoutMinutes !== previousOverride) {
-          // Only a changed timeout can bring the deadline forward.
-          const deadline = deadlineOf(actor.state, actor.profile, now)
-          if (deadline !== undefined && deadline < actor.wakeAt) poke(actor, nowMs)
-        }
+        // A discovered resource: its actor is born with its first heartbeat.
+        const actor = create(client.name, heartbeat.resource, profileFor(client, heartbeat.resource), neverHeard)
+        actor.heartbeat(heartbeat, now, "begins")
+        spawn(actor)
       }
 
       const deregisterResource = (client: ClientConfig, resource: string, nowMs: number) => {
+        const now = moment(nowMs)
         const actor = actors.get(client.name, resource)
         const profile = actor?.profile ?? profileFor(client, resource)
-        const transition = deregister(profile, moment(nowMs))
-        outbox.enqueueAll(transition.notifications)
-        if (actor === undefined) return
-        if (profile.configured) {
-          actor.state = transition.state
-          changes.changed(actor)
-          poke(actor, nowMs)
+        const transition = deregister(profile, now)
+        if (actor === undefined) {
+          // Unknown here (an earlier run without stored state may have known it): tell, and let the
+          // subscribers forget whatever they kept of it.
+          outbox.enqueueAll(transition.notifications)
+          changes.publish({
+            cause: "deregister",
+            key: resourceKey(client.name, resource),
+            profile,
+            before: undefined,
+            after: undefined,
+            notifications: transition.notifications,
+            moment: now
+          })
+        } else if (profile.configured) {
+          actor.apply("deregister", transition, now)
+          actor.poke(nowMs)
         } else {
-          stop(actor)
-          actors.remove(actor)
-          changes.removed(client.name, resource)
+          retire(actor, "deregister", transition, now)
         }
       }
 
       const setPausedFor = (client: string, resource: string, paused: boolean) => {
         const actor = actors.get(client, resource)
         if (actor === undefined) return false
-        const next = setPaused(actor.state, paused)
-        if (next !== actor.state) {
-          actor.state = next
-          changes.changed(actor)
-        }
+        const now = moment(clock.currentTimeMillisUnsafe())
+        actor.apply(paused ? "pause" : "resume", { state: setPaused(actor.state, paused), notifications: [] }, now)
         return true
       }
 
       const applyConfig = (next: ReceiverConfig, nowMs: number) => {
+        const now = moment(nowMs)
         const clients = new Map(next.clients.map((client) => [client.name, client]))
         for (const actor of [...actors.values()]) {
           const client = clients.get(actor.profile.client)
           const profile = client === undefined ? undefined : profileFor(client, actor.profile.resource)
           const heard = actor.state.lastSeenMs !== undefined
           if (profile === undefined || (!profile.configured && !heard)) {
-            stop(actor)
-            actors.remove(actor)
-            changes.removed(actor.profile.client, actor.profile.resource)
+            retire(actor, "configure", { state: actor.state, notifications: [] }, now)
           } else if (!sameProfile(profile, actor.profile)) {
             // The registry files actors by client and resource, which a profile change never alters.
             actor.profile = profile
-            poke(actor, nowMs)
+            actor.apply("configure", { state: actor.state, notifications: [] }, now)
+            actor.poke(nowMs)
           }
         }
         for (const client of next.clients) {
           for (const resource of client.resources.keys()) {
             if (actors.get(client.name, resource) !== undefined) continue
-            const actor = new ResourceActor(resourceKey(client.name, resource), profileFor(client, resource), neverHeard)
-            actors.add(actor)
+            const actor = create(client.name, resource, profileFor(client, resource), neverHeard)
+            actor.apply("configure", { state: neverHeard, notifications: [] }, now, "begins")
             spawn(actor)
           }
         }
@@ -181,28 +183,23 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
       const rareCheckAll = Effect.gen(function*() {
         let done = 0
         for (const actor of actors.values()) {
-          const now = yield* Clock.currentTimeMillis
-          const notifications = rareCheck(actor.state, actor.profile, moment(now))
-          if (notifications.length > 0) outbox.enqueueAll(notifications)
+          const now = moment(yield* Clock.currentTimeMillis)
+          actor.apply("rare_check", { state: actor.state, notifications: rareCheck(actor.state, actor.profile, now) }, now)
           if (++done % rareCheckBatch === 0) yield* Effect.yieldNow
         }
       })
 
       // What an earlier run knew: actors whose timers resume from the stored last heartbeat. The
       // downtime is a blind period, not evidence: the grace period and storm suppression apply.
+      // What no longer fits the configuration is restored and then removed by it, like any
+      // resource a configuration drops.
+      const start = moment(startedAtMs)
       const knownClients = new Map(config.clients.map((client) => [client.name, client]))
+      const restoredActors: Array<ResourceActor> = []
       for (const row of restored) {
         const client = knownClients.get(row.client)
-        if (client === undefined) {
-          changes.removed(row.client, row.resource)
-          continue
-        }
-        const profile = profileFor(client, row.resource)
-        if (row.lastSeenMs === undefined && !profile.configured) {
-          changes.removed(row.client, row.resource)
-          continue
-        }
-        const actor = new ResourceActor(resourceKey(row.client, row.resource), profile, {
+        const profile = client === undefined ? formerClientProfile(row.client, row.resource) : profileFor(client, row.resource)
+        const actor = create(row.client, row.resource, profile, {
           firstSeenMs: row.firstSeenMs,
           lastSeenMs: row.lastSeenMs,
           timeoutOverrideMinutes: row.timeoutOverrideMinutes,
@@ -210,10 +207,13 @@ export const layerResourceSupervisor = (config: ReceiverConfig) =>
           nextTimeoutAlertMs: undefined,
           paused: row.paused
         })
-        actors.add(actor)
-        spawn(actor)
+        actor.apply("restore", { state: actor.state, notifications: [] }, start, "begins")
+        restoredActors.push(actor)
       }
       applyConfig(config, startedAtMs)
+      for (const actor of restoredActors) {
+        if (actors.get(actor.profile.client, actor.profile.resource) === actor) spawn(actor)
+      }
 
       return ResourceSupervisor.of({
         deliver,

@@ -1,44 +1,87 @@
-import { Context } from "effect"
-import type { ClientConfig } from "../config/ReceiverConfig.ts"
-import type { WireHeartbeat } from "../domain/Heartbeat.ts"
+import { Context, Effect, Layer, type Scope } from "effect"
+import type { Notification } from "../domain/Notification.ts"
+import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import type { ResourceProfile } from "../monitor/ResourceProfile.ts"
 import type { ResourceState } from "../monitor/resourceRules.ts"
 
-/** What a listener may read of a resource: its identity, configuration and current state. */
-export interface ResourceEntry {
+/** What made a resource's state change. */
+export type ChangeCause =
+  /** A heartbeat from the resource. */
+  | "heartbeat"
+  /** The resource's own timer: a deadline or a timeout repeat was due. */
+  | "wake"
+  /** The periodic re-assertion (ok, registered, config_*): notifications, same state. */
+  | "rare_check"
+  /** An operator paused / resumed alerting. */
+  | "pause"
+  | "resume"
+  /** A deregistration, by the sender or an operator. */
+  | "deregister"
+  /** The configuration added, changed or removed the resource. */
+  | "configure"
+  /** Brought back at start from what an earlier run stored. */
+  | "restore"
+
+/**
+ * One change of one resource, as its actor applied it. `before` is undefined when the resource
+ * came into being with this change (configured, restored), `after` when it ended (removed from
+ * the configuration, an unconfigured resource deregistered). Both undefined: a deregistration of
+ * a resource the receiver did not know (its heartbeat files from an earlier run still go).
+ */
+export interface ResourceChanged {
+  readonly cause: ChangeCause
+  /** One string per resource (`resourceKey`): maps keyed by it never flatten a new string. */
   readonly key: string
   readonly profile: ResourceProfile
-  readonly state: ResourceState
+  readonly before: ResourceState | undefined
+  readonly after: ResourceState | undefined
+  /** What the change decided to tell (already handed to the outbox). */
+  readonly notifications: ReadonlyArray<Notification>
+  /** The moment it was applied at (its `nowMs`, timing, grace). */
+  readonly moment: MonitorMoment
 }
 
-/**
- * Told about every change of what the receiver knows (state store write-behind). Must be cheap:
- * it is called on the heartbeat path.
- */
-export const ResourceChanges = Context.Reference<{
-  readonly changed: (entry: ResourceEntry) => void
-  readonly removed: (client: string, resource: string) => void
-}>("heartbeat-mesh/changes/ResourceChanges", { defaultValue: () => ({ changed: () => {}, removed: () => {} }) })
+export type ChangeListener = (change: ResourceChanged) => void
 
 /**
- * Sees every authenticated heartbeat after it reached its actor, and every deregistration
- * (heartbeat files, live feed). Must be cheap and must not throw: it runs on the socket's hot path.
+ * The one stream of resource changes. Actors publish; persistence, heartbeat files, the live
+ * feed and metrics subscribe. Listeners run synchronously on the writer's path (the heartbeat
+ * path included): each must cost a few map operations and hand anything slow to its own fiber.
+ * Measured against a fiber queue or a PubSub per change, which costs 3x on ingest
+ * (ARCHITECTURE.md, "Why it is built this way").
  */
-export interface HeartbeatObserver {
-  readonly heartbeat: (client: ClientConfig, heartbeat: WireHeartbeat, nowMs: number) => void
-  readonly deregistered: (client: ClientConfig, resource: string, nowMs: number) => void
+export class ResourceChanges extends Context.Service<ResourceChanges, {
+  readonly publish: (change: ResourceChanged) => void
+  /** Hears every change published from now until the current scope closes. */
+  readonly subscribe: (listener: ChangeListener) => Effect.Effect<void, never, Scope.Scope>
+  /** Listeners that threw (each throw is caught: the writer and the other listeners go on). */
+  readonly listenerFailures: () => number
+}>()("heartbeat-mesh/changes/ResourceChanges") {
+  static readonly layer: Layer.Layer<ResourceChanges> = Layer.sync(ResourceChanges, () => {
+    let listeners: ReadonlyArray<ChangeListener> = []
+    let failures = 0
+    return ResourceChanges.of({
+      publish: (change) => {
+        // A copy-on-write array: iterating it is the cheapest loop there is, and (un)subscribing is rare.
+        for (const listener of listeners) {
+          try {
+            listener(change)
+          } catch {
+            failures++
+          }
+        }
+      },
+      subscribe: (listener) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            listeners = [...listeners, listener]
+          }),
+          () =>
+            Effect.sync(() => {
+              listeners = listeners.filter((candidate) => candidate !== listener)
+            })
+        ),
+      listenerFailures: () => failures
+    })
+  })
 }
-
-export const HeartbeatTap = Context.Reference<HeartbeatObserver>("heartbeat-mesh/changes/HeartbeatTap", {
-  defaultValue: () => ({ heartbeat: () => {}, deregistered: () => {} })
-})
-
-/** One observer that tells all of `observers`. */
-export const combineObservers = (observers: ReadonlyArray<HeartbeatObserver>): HeartbeatObserver => ({
-  heartbeat: (client, heartbeat, nowMs) => {
-    for (const observer of observers) observer.heartbeat(client, heartbeat, nowMs)
-  },
-  deregistered: (client, resource, nowMs) => {
-    for (const observer of observers) observer.deregistered(client, resource, nowMs)
-  }
-})

@@ -3,13 +3,13 @@ import { Effect, Layer } from "effect"
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { loadReceiverConfig, type NotifierKind, type ReceiverConfig } from "../config/ReceiverConfig.ts"
-import { HeartbeatFiles, layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
-import { LiveFeed, layerLiveFeed } from "../http/LiveFeed.ts"
+import { layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
+import { layerLiveFeed } from "../http/LiveFeed.ts"
 import { layerStatusHttp } from "../http/StatusHttp.ts"
 import { Ingress, layerZmqIngress } from "../ingress/ZmqIngress.ts"
 import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
-import { combineObservers, HeartbeatTap } from "../changes/ResourceChanges.ts"
 import { layerReceiverCore } from "../routing/ReceiverCore.ts"
+import { ActorProbe } from "../actors/ResourceActor.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { layerSqliteStateStore } from "../store/sqliteStateStore.ts"
 import { layerMemoryStateStore } from "../store/StateStore.ts"
@@ -46,23 +46,14 @@ const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =
       timeoutMs: config.notifyDevilryTimeoutMs
     }).pipe(Layer.provide(NodeServices.layer))
 
-/** Who hears about accepted heartbeats: the live feed always, heartbeat files when enabled. */
-const layerObservers = (options: ReceiverDaemonOptions, stateDir: string) =>
+/** The change stream's subscribers outside the core: the live feed always, heartbeat files when enabled. */
+const layerSubscribers = (options: ReceiverDaemonOptions, stateDir: string) =>
   options.heartbeatFiles
-    ? Layer.effect(
-      HeartbeatTap,
-      Effect.gen(function*() {
-        const feed = yield* LiveFeed
-        const files = yield* HeartbeatFiles
-        return combineObservers([files.observer, feed.observer])
-      })
-    ).pipe(
-      Layer.provideMerge(layerHeartbeatFiles({
-        directory: options.heartbeatDir ?? join(stateDir, "heartbeats"),
-        flushIntervalMs: 1000
-      }))
+    ? Layer.merge(
+      layerLiveFeed,
+      layerHeartbeatFiles({ directory: options.heartbeatDir ?? join(stateDir, "heartbeats"), flushIntervalMs: 1000 })
     )
-    : Layer.effect(HeartbeatTap, LiveFeed.use((feed) => Effect.succeed(feed.observer)))
+    : layerLiveFeed
 
 /** Every layer of a running receiver for one loaded configuration. */
 export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
@@ -73,9 +64,10 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     layerZmqIngress({ iface: options.iface, port: options.port }),
     layerConfigReloader(options.configPath)
   ).pipe(
+    // Subscribed before the socket opens: they see every heartbeat.
+    Layer.provideMerge(layerSubscribers(options, stateDir)),
     Layer.provideMerge(layerReceiverCore(config)),
-    Layer.provideMerge(layerObservers(options, stateDir)),
-    Layer.provideMerge(layerLiveFeed),
+    Layer.provide(ActorProbe.layerNone),
     Layer.provide(notifierLayer(config, options)),
     Layer.provide(store)
   )

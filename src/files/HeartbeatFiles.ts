@@ -1,9 +1,8 @@
 import { Context, Effect, Layer } from "effect"
 import { appendFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import type { ClientConfig } from "../config/ReceiverConfig.ts"
-import type { WireHeartbeat } from "../domain/Heartbeat.ts"
-import type { HeartbeatObserver } from "../changes/ResourceChanges.ts"
+import { ResourceChanges } from "../changes/ResourceChanges.ts"
+import type { ResourceState } from "../monitor/resourceRules.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { clientFolderName, safeFileName, utcStamp } from "./fileNames.ts"
 
@@ -21,33 +20,25 @@ export interface HeartbeatFilesCounters {
 }
 
 export class HeartbeatFiles extends Context.Service<HeartbeatFiles, {
-  /** Records heartbeats and deregistrations in memory, for the next write. */
-  readonly observer: HeartbeatObserver
   /** Writes everything pending now (shutdown, tests). */
   readonly flush: Effect.Effect<void>
   readonly counters: () => HeartbeatFilesCounters
 }>()("heartbeat-mesh/files/HeartbeatFiles") {}
 
-/** One heartbeat as received: formatted only when written. */
-interface Seen {
-  readonly heartbeat: WireHeartbeat
-  readonly nowMs: number
-}
-
 interface PendingResource {
   readonly client: string
   readonly resource: string
-  /** Since the last write, oldest first; the last one is the current file. */
-  seen: Array<Seen>
+  /** The state after each heartbeat since the last write, oldest first; the last one is the current file. */
+  seen: Array<ResourceState>
   remove: boolean
 }
 
-const lineOf = ({ heartbeat, nowMs }: Seen): string =>
+const lineOf = (resource: string, seen: ResourceState): string =>
   JSON.stringify({
-    utc: utcStamp(nowMs),
-    resource: heartbeat.resource,
-    payload: heartbeat.payload ?? {},
-    timeout: heartbeat.timeout ?? null
+    utc: utcStamp(seen.lastSeenMs ?? 0),
+    resource,
+    payload: seen.payload ?? {},
+    timeout: seen.timeoutOverrideMinutes ?? null
   })
 
 const writeConcurrency = 16
@@ -55,7 +46,8 @@ const writeConcurrency = 16
 /**
  * The deployed version's heartbeat files (SPEC 3.3), for logging and external tools:
  * `current/<client>/<resource>.json` holds the last heartbeat, `history/...` one line per heartbeat.
- * The heartbeat path only records into memory; a fiber writes in batches, so a slow or full disk
+ * A subscriber of the change stream: a heartbeat only records the new state in memory (a
+ * deregistration marks the files for removal); a fiber writes in batches, so a slow or full disk
  * never slows ingestion, and a write error is logged and counted while monitoring goes on.
  * Tokens are never written.
  */
@@ -72,30 +64,31 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       let writeErrors = 0
       const logWriteError = throttledLog(60_000)
 
-      const pendingFor = (client: ClientConfig, resource: string) => {
-        let resources = pending.get(client.name)
+      const pendingFor = (client: string, resource: string) => {
+        let resources = pending.get(client)
         if (resources === undefined) {
           resources = new Map()
-          pending.set(client.name, resources)
+          pending.set(client, resources)
         }
         let entry = resources.get(resource)
         if (entry === undefined) {
-          entry = { client: client.name, resource, seen: [], remove: false }
+          entry = { client, resource, seen: [], remove: false }
           resources.set(resource, entry)
         }
         return entry
       }
 
-      const deregistered = (client: ClientConfig, resource: string) => {
-        const entry = pendingFor(client, resource)
-        entry.seen = []
-        entry.remove = true
-      }
-
-      const heartbeatSeen = (client: ClientConfig, heartbeat: WireHeartbeat, nowMs: number) => {
-        // A deregistration earlier in this batch stays: its files go first, then these are written.
-        pendingFor(client, heartbeat.resource).seen.push({ heartbeat, nowMs })
-      }
+      const changes = yield* ResourceChanges
+      yield* changes.subscribe(({ cause, profile, after }) => {
+        if (cause === "heartbeat" && after !== undefined) {
+          // A deregistration earlier in this batch stays: its files go first, then these are written.
+          pendingFor(profile.client, profile.resource).seen.push(after)
+        } else if (cause === "deregister") {
+          const entry = pendingFor(profile.client, profile.resource)
+          entry.seen = []
+          entry.remove = true
+        }
+      })
 
       const ensureFolder = async (path: string) => {
         if (createdFolders.has(path)) return
@@ -121,7 +114,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
           await attempt("remove history", () => rm(join(historyDir, file), { force: true }))
         }
         if (entry.seen.length > 0) {
-          const lines = entry.seen.map(lineOf)
+          const lines = entry.seen.map((seen) => lineOf(entry.resource, seen))
           await attempt("write current", async () => {
             await ensureFolder(currentDir)
             const target = join(currentDir, file)
@@ -163,7 +156,6 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       yield* runWriteBehind(options.flushIntervalMs, flush)
 
       return HeartbeatFiles.of({
-        observer: { heartbeat: heartbeatSeen, deregistered },
         flush,
         counters: () => ({ flushes, filesWritten, writeErrors })
       })

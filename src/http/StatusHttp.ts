@@ -13,7 +13,8 @@ import { Outbox } from "../notify/Outbox.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { LiveFeed } from "./LiveFeed.ts"
 import { makePrometheus } from "./metrics.ts"
-import { type ResourceStatus, resourceStatuses, viewOf } from "./resourceView.ts"
+import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
+import { viewOf } from "./resourceView.ts"
 
 const digest = (token: string) => createHash("sha256").update(token).digest()
 
@@ -51,8 +52,6 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
       const outbox = yield* Outbox
       const feed = yield* LiveFeed
       const clock = yield* Clock.Clock
-      const unsubscribe = journal.subscribe(feed.notification)
-      yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
       const prometheus = makePrometheus({ ingress, outbox, supervisor })
 
       const adminTokens = settings.adminToken === undefined ? [] : [digest(settings.adminToken)]

@@ -5,7 +5,7 @@ import type { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { rejectReasons } from "../ingress/FrameDecoder.ts"
 import type { Ingress } from "../ingress/ZmqIngress.ts"
 import type { Outbox } from "../notify/Outbox.ts"
-import { resourceStatuses, statusOf } from "./resourceView.ts"
+import { resourceStatuses, statusOf } from "../monitor/resourceStatus.ts"
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
 const gauge = (name: string, description: string) => Metric.gauge(name, { description })
@@ -65,7 +65,7 @@ export const makePrometheus = (sources: MetricSources) => {
 
     const moment = sources.supervisor.moment(Date.now())
     const byStatus = Object.fromEntries(resourceStatuses.map((status) => [status, 0])) as Record<string, number>
-    for (const actor of sources.supervisor.actors()) byStatus[statusOf(actor, moment)]!++
+    for (const actor of sources.supervisor.actors()) byStatus[statusOf(actor.state, actor.profile, moment)]!++
     for (const status of resourceStatuses) {
       yield* Metric.update(Metric.withAttributes(metrics.resources, { status }), byStatus[status]!)
     }

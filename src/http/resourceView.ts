@@ -1,9 +1,7 @@
 import type { ResourceActor } from "../actors/ResourceActor.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
-import { deadlineOf, isStale, timeoutMsOf } from "../monitor/resourceRules.ts"
-
-export const resourceStatuses = ["alive", "stale", "not_registered", "paused"] as const
-export type ResourceStatus = (typeof resourceStatuses)[number]
+import { deadlineOf, timeoutMsOf } from "../monitor/resourceRules.ts"
+import { type ResourceStatus, statusOf } from "../monitor/resourceStatus.ts"
 
 /** One resource as the API and the dashboard show it. */
 export interface ResourceView {
@@ -24,19 +22,10 @@ export interface ResourceView {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
 
-export const statusOf = (actor: ResourceActor, moment: MonitorMoment): ResourceStatus =>
-  actor.state.paused
-    ? "paused"
-    : actor.state.lastSeenMs === undefined
-    ? "not_registered"
-    : isStale(actor.state, actor.profile, moment)
-    ? "stale"
-    : "alive"
-
 export const viewOf = (actor: ResourceActor, moment: MonitorMoment): ResourceView => ({
   client: actor.profile.client,
   resource: actor.profile.resource,
-  status: statusOf(actor, moment),
+  status: statusOf(actor.state, actor.profile, moment),
   configured: actor.profile.configured,
   severity: actor.profile.severity,
   service: actor.profile.service,

@@ -38,6 +38,21 @@ export const profileFor = (
   location: settings?.location
 })
 
+/**
+ * A resource an earlier run stored whose client is no longer configured: known by its names only,
+ * until the configuration removes it at start.
+ */
+export const formerClientProfile = (client: string, resource: string): ResourceProfile => ({
+  client,
+  resource,
+  configured: false,
+  clientTimeoutMinutes: 0,
+  severity: defaultAlertSeverity,
+  service: defaultService,
+  environment: undefined,
+  location: undefined
+})
+
 export const sameProfile = (a: ResourceProfile, b: ResourceProfile): boolean =>
   a.client === b.client && a.resource === b.resource && a.configured === b.configured &&
   a.clientTimeoutMinutes === b.clientTimeoutMinutes && a.severity === b.severity && a.service === b.service &&

@@ -2,7 +2,6 @@ import { Clock, Context, Effect, Layer } from "effect"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { factsOf, type WireHeartbeat } from "../domain/Heartbeat.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
-import { HeartbeatTap } from "../changes/ResourceChanges.ts"
 import { TokenIndex } from "./TokenIndex.ts"
 
 export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
@@ -27,7 +26,6 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
     HeartbeatRouter,
     Effect.gen(function*() {
       const supervisor = yield* ResourceSupervisor
-      const tap = yield* HeartbeatTap
       let config = initial
       let tokens = new TokenIndex(initial.clients)
 
@@ -36,11 +34,9 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
         if (client === undefined) return "unknown_token"
         if (heartbeat.deregister === true) {
           supervisor.deregister(client, heartbeat.resource, nowMs)
-          tap.deregistered(client, heartbeat.resource, nowMs)
           return "deregistered"
         }
         supervisor.deliver(client, factsOf(heartbeat), nowMs)
-        tap.heartbeat(client, heartbeat, nowMs)
         return "accepted"
       }
 
@@ -52,7 +48,6 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
             const client = config.clients.find((candidate) => candidate.name === clientName)
             if (client === undefined) return false
             supervisor.deregister(client, resource, nowMs)
-            tap.deregistered(client, resource, nowMs)
             return true
           }),
         applyConfig: (next) => {

@@ -2,19 +2,30 @@ import { Layer } from "effect"
 import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { layerReceiverMonitor } from "../actors/ReceiverMonitor.ts"
 import { layerResourceSupervisor } from "../actors/ResourceSupervisor.ts"
-import { layerNotificationJournal } from "../notify/NotificationJournal.ts"
+import { ResourceChanges } from "../changes/ResourceChanges.ts"
+import { layerNotificationJournal, type NotificationJournal } from "../notify/NotificationJournal.ts"
 import { layerOutbox } from "../notify/Outbox.ts"
 import { layerStatePersistence } from "../store/StatePersistence.ts"
 import { layerHeartbeatRouter } from "./HeartbeatRouter.ts"
 
 /**
- * The whole monitoring engine for one configuration: outbox, supervisor with its actors, the
- * receiver-level monitor, the router in front of them, and write-behind persistence of what it knows.
- * Needs a Notifier and a StateStore.
+ * The whole monitoring engine for one configuration: the change stream, outbox, supervisor with its
+ * actors, the receiver-level monitor, the router in front of them, and write-behind persistence of
+ * what it knows. Needs a Notifier, a StateStore and an ActorProbe (`ActorProbe.layerNone`).
  */
-export const layerReceiverCore = (config: ReceiverConfig) =>
+export const layerReceiverCore = (config: ReceiverConfig) => layerReceiverCoreListening(config, Layer.empty)
+
+/**
+ * The core with `listeners` subscribed to the change stream before the first change (the restore
+ * at start): for subscribers that must see every change from the beginning (tests).
+ */
+export const layerReceiverCoreListening = <A, E>(
+  config: ReceiverConfig,
+  listeners: Layer.Layer<A, E, ResourceChanges | NotificationJournal>
+) =>
   Layer.mergeAll(layerHeartbeatRouter(config), layerReceiverMonitor(config.timing)).pipe(
     Layer.provideMerge(layerResourceSupervisor(config)),
+    Layer.provideMerge(listeners),
     Layer.provideMerge(layerStatePersistence({ flushIntervalMs: 1000 })),
     Layer.provideMerge(
       layerOutbox({
@@ -26,5 +37,6 @@ export const layerReceiverCore = (config: ReceiverConfig) =>
         drainOnCloseMs: 10_000
       })
     ),
-    Layer.provideMerge(layerNotificationJournal())
+    Layer.provideMerge(layerNotificationJournal()),
+    Layer.provideMerge(ResourceChanges.layer)
   )

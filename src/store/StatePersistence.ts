@@ -1,6 +1,7 @@
 import { Context, Effect, Layer } from "effect"
-import { type ResourceEntry, ResourceChanges } from "../changes/ResourceChanges.ts"
-import { resourceKey } from "../monitor/ResourceProfile.ts"
+import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChanges.ts"
+import type { ResourceState } from "../monitor/resourceRules.ts"
+import { statusOf } from "../monitor/resourceStatus.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { type ResourceId, StateStore, type StoredResource } from "./StateStore.ts"
 
@@ -13,66 +14,63 @@ export interface StatePersistenceCounters {
 }
 
 export class StatePersistence extends Context.Service<StatePersistence, {
+  /** What the last run stored, loaded at start: the supervisor restores its actors from it. */
+  readonly restored: ReadonlyArray<StoredResource>
   /** Writes every pending change now (shutdown, tests). */
   readonly flush: Effect.Effect<void>
   readonly counters: () => StatePersistenceCounters
   readonly location: string
 }>()("heartbeat-mesh/store/StatePersistence") {}
 
-/** What an earlier run knew, to restore at start. */
-export const RestoredResources = Context.Reference<ReadonlyArray<StoredResource>>(
-  "heartbeat-mesh/store/RestoredResources",
-  { defaultValue: () => [] }
-)
-
 export interface StatePersistenceOptions {
   /** Changes reach the store within about this long. */
   readonly flushIntervalMs: number
 }
 
-/** The row to keep for an actor, or undefined when there is nothing worth keeping (never heard, not paused). */
-const rowOf = (actor: ResourceEntry): StoredResource | undefined => {
-  const { state, profile } = actor
-  if (state.lastSeenMs === undefined && !state.paused) return undefined
-  return {
-    client: profile.client,
-    resource: profile.resource,
-    firstSeenMs: state.firstSeenMs,
-    lastSeenMs: state.lastSeenMs,
-    timeoutOverrideMinutes: state.timeoutOverrideMinutes,
-    payload: state.payload,
-    status: state.lastSeenMs === undefined ? "never" : state.nextTimeoutAlertMs === undefined ? "alive" : "stale",
-    paused: state.paused
-  }
-}
+/** A state worth keeping across a restart: heard from, or paused. */
+const isWorthKeeping = (state: ResourceState | undefined): state is ResourceState =>
+  state !== undefined && (state.lastSeenMs !== undefined || state.paused)
+
+/** The row a change leaves behind, or undefined when nothing is worth keeping (delete the row). */
+const rowOf = ({ profile, after, moment }: ResourceChanged): StoredResource | undefined =>
+  isWorthKeeping(after)
+    ? {
+      client: profile.client,
+      resource: profile.resource,
+      firstSeenMs: after.firstSeenMs,
+      lastSeenMs: after.lastSeenMs,
+      timeoutOverrideMinutes: after.timeoutOverrideMinutes,
+      payload: after.payload,
+      status: statusOf(after, profile, moment),
+      paused: after.paused
+    }
+    : undefined
 
 /**
- * Write-behind persistence of what the supervisor knows. The heartbeat path only marks the actor
- * as changed (one Map.set); a fiber writes every change since the last flush as one transaction
- * every `flushIntervalMs`, and once more at shutdown. A failed write is logged and retried at the
- * next flush; monitoring never waits for the disk.
+ * Write-behind persistence of what the actors know, a subscriber of the change stream. A change
+ * costs one Map.set (the latest change per resource wins); a fiber writes every change since the
+ * last flush as one transaction every `flushIntervalMs`, and once more at shutdown. A failed write
+ * is logged and retried at the next flush; monitoring never waits for the disk.
  */
 export const layerStatePersistence = (options: StatePersistenceOptions) =>
-  Layer.effectContext(
+  Layer.effect(
+    StatePersistence,
     Effect.gen(function*() {
       const store = yield* StateStore
+      const changes = yield* ResourceChanges
       const restored = yield* store.loadAll
-      // Latest change per resource: the actor (write its state) or the id (delete it).
-      let dirty = new Map<string, ResourceEntry | ResourceId>()
+      let dirty = new Map<string, ResourceChanged>()
       let flushes = 0
       let rowsWritten = 0
       let rowsDeleted = 0
       let failures = 0
       const logFailure = throttledLog(60_000)
 
-      const changes = {
-        changed: (actor: ResourceEntry) => {
-          dirty.set(actor.key, actor)
-        },
-        removed: (client: string, resource: string) => {
-          dirty.set(resourceKey(client, resource), { client, resource })
-        }
-      }
+      yield* changes.subscribe((change) => {
+        // A restored resource is what the store holds; a rare check changes no state.
+        if (change.cause === "restore" || change.before === change.after) return
+        if (isWorthKeeping(change.before) || isWorthKeeping(change.after)) dirty.set(change.key, change)
+      })
 
       const flush = Effect.gen(function*() {
         if (dirty.size === 0) return
@@ -80,14 +78,10 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         dirty = new Map()
         const upserts: Array<StoredResource> = []
         const deletes: Array<ResourceId> = []
-        for (const entry of batch.values()) {
-          if ("state" in entry) {
-            const row = rowOf(entry)
-            if (row === undefined) deletes.push({ client: entry.profile.client, resource: entry.profile.resource })
-            else upserts.push(row)
-          } else {
-            deletes.push(entry)
-          }
+        for (const change of batch.values()) {
+          const row = rowOf(change)
+          if (row === undefined) deletes.push({ client: change.profile.client, resource: change.profile.resource })
+          else upserts.push(row)
         }
         const written = yield* Effect.result(store.write(upserts, deletes))
         if (written._tag === "Success") {
@@ -98,7 +92,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         }
         failures++
         // Keep the batch for the next attempt, unless a newer change superseded an entry.
-        for (const [key, entry] of batch) if (!dirty.has(key)) dirty.set(key, entry)
+        for (const [key, change] of batch) if (!dirty.has(key)) dirty.set(key, change)
         yield* logFailure(Effect.logError("state could not be saved; will retry, monitoring goes on", {
           store: store.location,
           pending: dirty.size,
@@ -111,13 +105,11 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         yield* Effect.logInfo("state restored", { store: store.location, resources: restored.length })
       }
 
-      return Context.make(ResourceChanges, changes).pipe(
-        Context.add(RestoredResources, restored),
-        Context.add(StatePersistence, StatePersistence.of({
-          flush,
-          location: store.location,
-          counters: () => ({ flushes, rowsWritten, rowsDeleted, failures, pending: dirty.size })
-        }))
-      )
+      return StatePersistence.of({
+        restored,
+        flush,
+        location: store.location,
+        counters: () => ({ flushes, rowsWritten, rowsDeleted, failures, pending: dirty.size })
+      })
     })
   )

@@ -1,4 +1,5 @@
 import { Context, Effect, Layer, Schema } from "effect"
+import type { ResourceStatus } from "../monitor/resourceStatus.ts"
 
 /**
  * What survives a restart of one resource. A resource never heard from is stored only while an
@@ -11,8 +12,8 @@ export interface StoredResource {
   readonly lastSeenMs: number | undefined
   readonly timeoutOverrideMinutes: number | undefined
   readonly payload: Readonly<Record<string, unknown>> | undefined
-  /** As of the write; informational (a restored resource's status is recomputed from lastSeen). */
-  readonly status: "alive" | "stale" | "never"
+  /** `statusOf` as of the write, for people and tools reading the database; a restored resource's status is recomputed. */
+  readonly status: ResourceStatus
   readonly paused: boolean
 }
 

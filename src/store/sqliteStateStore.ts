@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import { existsSync, renameSync } from "node:fs"
 import { DatabaseSync } from "node:sqlite"
+import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
 import { type StoredResource, StateStore, StateStoreError } from "./StateStore.ts"
 
 /**
@@ -42,6 +43,10 @@ export interface SqliteStateStoreOptions {
   /** Move an unreadable database aside (never delete it) and start from empty. */
   readonly resetIfUnreadable: boolean
 }
+
+/** The status column as written; "never" is what releases before the one status vocabulary wrote. */
+const statusFromColumn = (value: unknown): ResourceStatus =>
+  value === "never" ? "not_registered" : resourceStatuses.find((status) => status === value) ?? "alive"
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
@@ -137,7 +142,7 @@ export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
               lastSeenMs: row["last_seen_ms"] === null ? undefined : Number(row["last_seen_ms"]),
               timeoutOverrideMinutes: row["timeout_override_minutes"] === null ? undefined : Number(row["timeout_override_minutes"]),
               payload: row["payload"] === null ? undefined : JSON.parse(String(row["payload"])),
-              status: row["status"] === "stale" ? "stale" : row["status"] === "never" ? "never" : "alive",
+              status: statusFromColumn(row["status"]),
               paused: row["paused"] === 1
             })),
           catch: (error) => new StateStoreError({ reason: `cannot read ${options.path}: ${describe(error)}` })

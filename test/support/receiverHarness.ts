@@ -1,12 +1,14 @@
-import { Effect, Layer, Result } from "effect"
+import { Context, Effect, Layer, Result } from "effect"
 import { TestClock } from "effect/testing"
+import { ActorProbe } from "../../src/actors/ResourceActor.ts"
+import { type ResourceChanged, ResourceChanges } from "../../src/changes/ResourceChanges.ts"
 import { parseReceiverConfig, type ReceiverConfig } from "../../src/config/ReceiverConfig.ts"
 import type { WireHeartbeat } from "../../src/domain/Heartbeat.ts"
 import type { Notification } from "../../src/domain/Notification.ts"
 import { layerTest, RecordedNotifications } from "../../src/notify/Notifier.ts"
 import { Outbox } from "../../src/notify/Outbox.ts"
 import { HeartbeatRouter } from "../../src/routing/HeartbeatRouter.ts"
-import { layerReceiverCore } from "../../src/routing/ReceiverCore.ts"
+import { layerReceiverCore, layerReceiverCoreListening } from "../../src/routing/ReceiverCore.ts"
 import { layerMemoryStateStore, type StoredResource } from "../../src/store/StateStore.ts"
 
 export const receiverName = "receiver.test"
@@ -40,11 +42,44 @@ clients:
     resources: {}
 `
 
-/** The receiver engine on the test notifier, for an `it.effect` test (TestClock at 0). */
-export const receiverLayer = (yaml: string = standardYaml, restored: ReadonlyArray<StoredResource> = []) =>
+/** The receiver core on the test notifier, for an `it.effect` test (TestClock at 0). */
+export const receiverLayer = (
+  yaml: string = standardYaml,
+  restored: ReadonlyArray<StoredResource> = [],
+  probe: Layer.Layer<ActorProbe> = ActorProbe.layerNone
+) =>
   layerReceiverCore(configFrom(yaml)).pipe(
     Layer.provideMerge(layerTest),
-    Layer.provideMerge(layerMemoryStateStore(restored))
+    Layer.provideMerge(layerMemoryStateStore(restored)),
+    Layer.provide(probe)
+  )
+
+/** Every change the stream carried, from the first (the restore at start) on. */
+export class RecordedChanges extends Context.Service<RecordedChanges, {
+  readonly take: () => ReadonlyArray<ResourceChanged>
+}>()("test/RecordedChanges") {}
+
+const layerRecordedChanges = Layer.effect(
+  RecordedChanges,
+  Effect.gen(function*() {
+    let recorded: Array<ResourceChanged> = []
+    yield* (yield* ResourceChanges).subscribe((change) => recorded.push(change))
+    return RecordedChanges.of({
+      take: () => {
+        const all = recorded
+        recorded = []
+        return all
+      }
+    })
+  })
+)
+
+/** `receiverLayer` with a recorder subscribed to the change stream before the first change. */
+export const recordingReceiverLayer = (yaml: string = standardYaml, restored: ReadonlyArray<StoredResource> = []) =>
+  layerReceiverCoreListening(configFrom(yaml), layerRecordedChanges).pipe(
+    Layer.provideMerge(layerTest),
+    Layer.provideMerge(layerMemoryStateStore(restored)),
+    Layer.provide(ActorProbe.layerNone)
   )
 
 /** Sends one heartbeat at the current TestClock time. */
