@@ -7,6 +7,7 @@ import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 import { parseYaml } from "./yamlDocument.ts"
+import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThresholds.ts"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
 export { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
@@ -56,6 +57,8 @@ export interface ReceiverConfig {
   readonly stateDir: string | undefined
   /** Things that do not stop the receiver but that the operator should hear about. */
   readonly warnings: ReadonlyArray<string>
+  /** `threshold_sets:` and `thresholds:` per client and resource (issue 20); absent: none. */
+  readonly thresholds?: ReceiverThresholds | undefined
 }
 
 const expected = (message: string) => ({ message })
@@ -149,10 +152,11 @@ const ReceiverYaml = Schema.Struct({
 
 type ReceiverYaml = typeof ReceiverYaml.Type
 
+// threshold_sets / thresholds are read by receiverThresholds.ts.
 const knownKeys = {
-  top: Object.keys(ReceiverYaml.fields),
-  client: Object.keys(ClientEntry.fields),
-  resource: ["severity", "environment", "service", "location"]
+  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets"],
+  client: [...Object.keys(ClientEntry.fields), "thresholds"],
+  resource: ["severity", "environment", "service", "location", "thresholds"]
 }
 
 const unknownKeys = (value: unknown, known: ReadonlyArray<string>, where: string): Array<string> =>
@@ -238,10 +242,16 @@ export const parseReceiverConfig = (
   const parsed = parseYaml(text)
   if (parsed.errors.length > 0) return Result.fail(parsed.errors)
   const decoded = decodeReceiverYaml(parsed.value, { errors: "all" })
-  if (Result.isFailure(decoded)) return Result.fail(describeSchemaIssues(decoded.failure, parsed.value))
+  const thresholds = parseReceiverThresholds(parsed.value)
+  if (Result.isFailure(decoded) || Result.isFailure(thresholds)) {
+    return Result.fail([
+      ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, parsed.value) : []),
+      ...(Result.isFailure(thresholds) ? thresholds.failure : [])
+    ])
+  }
   const duplicates = duplicateTokenProblems(Object.entries(decoded.success.clients ?? {}))
   if (duplicates.length > 0) return Result.fail(duplicates)
-  return Result.succeed(toConfig(decoded.success, warningsFor(parsed.value), host))
+  return Result.succeed({ ...toConfig(decoded.success, warningsFor(parsed.value), host), thresholds: thresholds.success })
 }
 
 /** Reads and validates a receiver.yaml file. */

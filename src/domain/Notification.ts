@@ -14,7 +14,12 @@ export const Events = {
   notRegistered: "heartbeat_mesh_heartbeat_not_registered",
   configExist: "heartbeat_mesh_heartbeat_config_exist",
   configMissing: "heartbeat_mesh_heartbeat_config_missing",
-  queueThresholdReached: "heartbeat_mesh_receiver_queue_threshold_reached"
+  queueThresholdReached: "heartbeat_mesh_receiver_queue_threshold_reached",
+  // Checks reported by senders' plugins (issue 20); resource `<resource>:<check>`.
+  checkOk: "heartbeat_mesh_check_ok",
+  checkWarning: "heartbeat_mesh_check_warning",
+  checkCritical: "heartbeat_mesh_check_critical",
+  checkUnknown: "heartbeat_mesh_check_unknown"
 } as const
 
 export const EventName = Schema.Literals(Object.values(Events))
@@ -32,9 +37,13 @@ const correlatedPairs: ReadonlyArray<readonly [EventName, EventName]> = [
   [Events.activityOk, Events.activityLost]
 ]
 
-const opposites: ReadonlyMap<EventName, ReadonlyArray<EventName>> = new Map(
-  correlatedPairs.flatMap(([a, b]) => [[a, [b]] as const, [b, [a]] as const])
-)
+// A check's four events correlate with each other: each level replaces the alert of the others.
+const checkEvents: ReadonlyArray<EventName> = [Events.checkOk, Events.checkWarning, Events.checkCritical, Events.checkUnknown]
+
+const opposites: ReadonlyMap<EventName, ReadonlyArray<EventName>> = new Map<EventName, ReadonlyArray<EventName>>([
+  ...correlatedPairs.flatMap(([a, b]): Array<[EventName, ReadonlyArray<EventName>]> => [[a, [b]], [b, [a]]]),
+  ...checkEvents.map((event): [EventName, ReadonlyArray<EventName>] => [event, checkEvents.filter((other) => other !== event)])
+])
 
 /** The `correlate` list of an event: its paired opposite only, or undefined when it has none. */
 export const correlationOf = (event: EventName): ReadonlyArray<EventName> | undefined => opposites.get(event)
