@@ -1,11 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer, Random, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { ActorProbe, type ResourceActor } from "../src/actors/ResourceActor.ts"
-import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
+import { actorRestartPolicy, ResourceSupervisor, restartDelayMs } from "../src/actors/ResourceSupervisor.ts"
 import { RecordedNotifications } from "../src/notify/Notifier.ts"
 import { Outbox } from "../src/notify/Outbox.ts"
 import { at, eventsOf, receiverLayer, receiverName, send, takeSent } from "./support/receiverHarness.ts"
+
+/** A Random that always draws `value`: the jitter of the restart policy becomes exact. */
+const fixedRandom = (value: number) => Layer.succeed(Random.Random)({ nextDoubleUnsafe: () => value, nextIntUnsafe: () => 0 })
 
 describe("actor supervision", () => {
   // Crashes host1's actor once, at the wake that would have sent its first timeout (t = 220 s).
@@ -16,7 +19,8 @@ describe("actor supervision", () => {
       throw new Error("simulated bug in host1's actor")
     }
   }
-  const layer = receiverLayer(undefined, [], ActorProbe.layerTest(crashHost1Once))
+  // Jitter at its midpoint (0.8 + 0.4 * 0.5 = 1): the first restart is exactly 1 s later.
+  const layer = receiverLayer(undefined, [], ActorProbe.layerTest(crashHost1Once)).pipe(Layer.provide(fixedRandom(0.5)))
 
   it.effect("a crashing actor is restarted with its state; the others never notice", () =>
     Effect.gen(function*() {
@@ -71,6 +75,72 @@ const advanceSeconds = (seconds: number) =>
       yield* Effect.yieldNow
     }
   })
+
+describe("the restart policy (a Schedule: exponential from 1 s, doubling, at most 60 s, jittered +-20%)", () => {
+  it.effect("gives the delay for each crash in a row; the jitter scales it between 0.8 and 1.2", () =>
+    Effect.gen(function*() {
+      const delays = (random: number) =>
+        Effect.forEach([1, 2, 3, 4, 5, 6, 7, 8, 20], (n) => restartDelayMs(actorRestartPolicy, n)).pipe(
+          Effect.provideService(Random.Random, { nextDoubleUnsafe: () => random, nextIntUnsafe: () => 0 })
+        )
+      assert.deepStrictEqual(yield* delays(0.5), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000])
+      assert.deepStrictEqual(yield* delays(0), [800, 1600, 3200, 6400, 12800, 25600, 48000, 48000, 48000])
+      const top = yield* delays(0.999999)
+      assert.isTrue(top.every((delay, i) => delay! > [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000][i]! * 1.1999))
+      // A policy that ends gives up: no delay.
+      assert.deepStrictEqual(yield* restartDelayMs(Schedule.recurs(2), 3), undefined)
+    }))
+})
+
+describe("the supervisor restarts a crashing actor per the policy (TestClock)", () => {
+  // host1 crashes at its deadline (220 s) and at the next three restarts, then steps cleanly.
+  const woken: Array<number> = []
+  let crashesLeft = 4
+  const crashHost1 = (actor: ResourceActor) => {
+    if (actor.profile.resource !== "host1.example.com" || actor.wakeAt === undefined || actor.wakeAt < 220_000) return
+    woken.push(actor.wakeAt)
+    if (crashesLeft > 0) {
+      crashesLeft--
+      throw new Error("simulated bug in host1's actor")
+    }
+  }
+  // Jitter at its low end: every delay is 0.8 of the exponential's.
+  const layer = receiverLayer(undefined, [], ActorProbe.layerTest(crashHost1)).pipe(Layer.provide(fixedRandom(0)))
+
+  it.effect("new fibers at 220.8, 222.4, 225.6 and 232.0 s; the clean step sends the timeout; the count resets", () =>
+    Effect.gen(function*() {
+      yield* at(100)
+      yield* send("aaaaaaaa", "host1.example.com")
+      yield* send("bbbbbbbb", "keepalive.example.com")
+      for (const t of [160, 200, 220, 220.8, 222.4, 225.6, 230]) {
+        yield* at(t)
+        if (t === 160 || t === 200 || t === 230) yield* send("bbbbbbbb", "keepalive.example.com")
+      }
+      const supervisor = yield* ResourceSupervisor
+      const host1 = supervisor.find("Client1", "host1.example.com")!
+      assert.deepStrictEqual(woken, [220_000, 220_800, 222_400, 225_600])
+      assert.strictEqual(host1.consecutiveCrashes, 4)
+      assert.deepStrictEqual((yield* takeSent).filter((n) => n.event === "heartbeat_mesh_heartbeat_timeout"), [])
+      yield* at(232)
+      assert.deepStrictEqual(woken, [220_000, 220_800, 222_400, 225_600, 232_000])
+      assert.deepStrictEqual(
+        (yield* takeSent).filter((n) => n.event === "heartbeat_mesh_heartbeat_timeout").map((n) => [n.resource, n.value]),
+        [["host1.example.com", 132]]
+      )
+      assert.strictEqual(host1.consecutiveCrashes, 0)
+      assert.strictEqual(host1.restarts, 4)
+      assert.strictEqual(supervisor.restarts(), 4)
+      // The fiber is a new one, and it goes on: the next timeout one check interval later.
+      assert.isDefined(host1.fiber)
+      yield* at(280)
+      yield* send("bbbbbbbb", "keepalive.example.com")
+      yield* at(292)
+      assert.deepStrictEqual(
+        (yield* takeSent).filter((n) => n.event === "heartbeat_mesh_heartbeat_timeout").map((n) => [n.resource, n.value]),
+        [["host1.example.com", 192]]
+      )
+    }).pipe(Effect.provide(layer)))
+})
 
 describe("outbox pacing and queue threshold", () => {
   it.effect("a failed send is retried once, then counted and dropped; the next one goes through", () =>

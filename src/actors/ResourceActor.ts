@@ -14,7 +14,8 @@ export interface ActorEnvironment {
   readonly emit: (notifications: ReadonlyArray<Notification>) => void
   /** The change stream (`ResourceChanges.publish`). */
   readonly publish: (change: ResourceChanged) => void
-  readonly onRestart: (actor: ResourceActor) => void
+  /** A step failed with `defect` at `nowMs`: the supervisor's restart (this fiber then ends). */
+  readonly crashed: (actor: ResourceActor, defect: unknown, nowMs: number) => Effect.Effect<void>
   readonly deadlines: DeadlineQueue
   readonly probe: (actor: ResourceActor) => void
 }
@@ -42,6 +43,7 @@ export class ResourceActor implements Sleeper {
   fiber: Fiber.Fiber<void> | undefined = undefined
   /** Crashes in a row, for the restart back-off; reset by a clean step. */
   consecutiveCrashes = 0
+  /** Restarts since the actor was created. */
   restarts = 0
   private resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   /** A wake that came while the fiber was not suspended (between scheduling and suspending). */
@@ -133,18 +135,17 @@ export class ActorProbe extends Context.Service<ActorProbe, {
     Layer.succeed(ActorProbe)({ beforeStep })
 }
 
-const maxRestartDelayMs = 60_000
-
 /**
  * The actor's life: apply the wake rule, hand notifications over, wait until next due, repeat.
  * Written as a flatMap chain rather than a generator: a suspended actor then holds no generator
- * frame, which matters at a million actors.
+ * frame, which matters at a million actors. `waitFirst`: a restarted actor begins by waiting for
+ * the moment its supervisor set.
  *
- * Supervision: a defect in a step (the rules, the probe, the hand-over) is caught, logged and
- * counted; the actor steps again after a back-off (1 s, doubling up to 60 s) with the state it had.
- * Other actors never notice. Interruption (stop, shutdown) ends it.
+ * A defect in a step (the rules, the probe, the hand-over) ends the fiber: the step reports it to
+ * the supervisor (`env.crashed`), which restarts the actor, with the state it had, in a new fiber.
+ * Interruption (stop, shutdown) ends it silently.
  */
-export const runActor = (actor: ResourceActor, env: ActorEnvironment) => {
+export const runActor = (actor: ResourceActor, env: ActorEnvironment, waitFirst: boolean): Effect.Effect<void> => {
   const step: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
     let nextWakeMs: number | undefined
     try {
@@ -155,7 +156,7 @@ export const runActor = (actor: ResourceActor, env: ActorEnvironment) => {
       nextWakeMs = result.nextWakeMs
       actor.consecutiveCrashes = 0
     } catch (defect) {
-      return restartAfterCrash(now, defect)
+      return env.crashed(actor, defect, now)
     }
     if (nextWakeMs === undefined) actor.wakeAt = undefined
     else env.deadlines.schedule(actor, nextWakeMs)
@@ -164,24 +165,5 @@ export const runActor = (actor: ResourceActor, env: ActorEnvironment) => {
 
   const next: Effect.Effect<void> = Effect.flatMap(actor.suspend, () => step)
 
-  const restartAfterCrash = (now: number, defect: unknown) => {
-    actor.consecutiveCrashes++
-    actor.restarts++
-    env.onRestart(actor)
-    const delayMs = Math.min(maxRestartDelayMs, 1000 * 2 ** (actor.consecutiveCrashes - 1))
-    return Effect.flatMap(
-      Effect.logError("resource actor crashed; restarting it with its state", {
-        client: actor.profile.client,
-        resource: actor.profile.resource,
-        restartInMs: delayMs,
-        defect: defect instanceof Error ? defect.message : String(defect)
-      }),
-      () => {
-        env.deadlines.schedule(actor, now + delayMs)
-        return next
-      }
-    )
-  }
-
-  return step
+  return waitFirst ? next : step
 }
