@@ -181,6 +181,13 @@ describe("status API over real HTTP (daemon process)", () => {
     expect(samples.get("heartbeat_mesh_notifications_sent_total")).toBeGreaterThan(0)
     expect(samples.get("heartbeat_mesh_actor_restarts_total")).toBe(0)
     expect(samples.has("heartbeat_mesh_event_loop_lag_seconds")).toBe(true)
+    // Counted where they happen: every accepted heartbeat is one change, the store and reloads report.
+    expect(samples.get('heartbeat_mesh_resource_changes_total{cause="heartbeat"}')).toBe(samples.get("heartbeat_mesh_heartbeats_accepted_total"))
+    expect(samples.get("heartbeat_mesh_change_listener_failures_total")).toBe(0)
+    expect(samples.get("heartbeat_mesh_state_write_failures_total")).toBe(0)
+    expect(samples.has("heartbeat_mesh_state_flushes_total")).toBe(true)
+    expect(samples.get('heartbeat_mesh_config_reloads_total{outcome="refused"}')).toBe(0)
+    expect(samples.get("heartbeat_mesh_heartbeat_files_errors_total")).toBe(0)
   })
 
   it("streams heartbeats and notifications as Server-Sent Events", async () => {

@@ -5,8 +5,10 @@ import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import { formerClientProfile, profileFor, resourceKey, sameProfile } from "../monitor/ResourceProfile.ts"
 import { deregister, neverHeard, rareCheck, type ResourceState, setPaused, type Transition } from "../monitor/resourceRules.ts"
+import { type ResourceStatus, resourceStatuses, statusOf } from "../monitor/resourceStatus.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
+import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { ActorRegistry } from "./ActorRegistry.ts"
 import { DeadlineQueue } from "./DeadlineQueue.ts"
 import { type ActorEnvironment, ActorProbe, ResourceActor, runActor } from "./ResourceActor.ts"
@@ -279,6 +281,22 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
       applyConfig(config, startedAtMs)
       for (const actor of restoredActors) {
         if (actors.get(actor.profile.client, actor.profile.resource) === actor) spawn(actor)
+      }
+
+      yield* liveCounter("actor_restarts_total", "Resource actors restarted after a defect", () => restarts)
+      // Resources by status: one pass over the actors per scrape serves all four series.
+      let counted: { atMs: number; byStatus: Record<ResourceStatus, number> } | undefined
+      const countByStatus = () => {
+        const nowMs = clock.currentTimeMillisUnsafe()
+        if (counted !== undefined && nowMs - counted.atMs < 1000) return counted.byStatus
+        const byStatus: Record<ResourceStatus, number> = { alive: 0, stale: 0, not_registered: 0, paused: 0 }
+        const now = moment(nowMs)
+        for (const actor of actors.values()) byStatus[statusOf(actor.state, actor.profile, now)]++
+        counted = { atMs: nowMs, byStatus }
+        return byStatus
+      }
+      for (const status of resourceStatuses) {
+        yield* liveGauge("resources", "Resources by status", () => countByStatus()[status], { status })
       }
 
       return ResourceSupervisor.of({

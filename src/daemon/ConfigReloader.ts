@@ -3,6 +3,7 @@ import { watch } from "node:fs"
 import { basename, dirname } from "node:path"
 import { loadReceiverConfig, type ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
+import { liveCounter } from "../support/liveMetrics.ts"
 
 export interface ReloadOutcome {
   readonly applied: boolean
@@ -58,6 +59,9 @@ export const layerConfigReloader = (path: string) =>
               )
           })
         )
+
+      yield* liveCounter("config_reloads_total", "Reloads of receiver.yaml, by outcome", () => applied, { outcome: "applied" })
+      yield* liveCounter("config_reloads_total", "Reloads of receiver.yaml, by outcome", () => refused, { outcome: "refused" })
 
       const triggers = yield* Queue.unbounded<string>()
       const onSighup = () => Queue.offerUnsafe(triggers, "SIGHUP")

@@ -3,6 +3,7 @@ import { appendFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { ResourceChanges } from "../changes/ResourceChanges.ts"
 import type { ResourceState } from "../monitor/resourceRules.ts"
+import { liveCounter } from "../support/liveMetrics.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { clientFolderName, safeFileName, utcStamp } from "./fileNames.ts"
 
@@ -154,6 +155,8 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       })
 
       yield* runWriteBehind(options.flushIntervalMs, flush)
+      yield* liveCounter("heartbeat_files_written_total", "Heartbeat files written (current replaced, history appended)", () => filesWritten)
+      yield* liveCounter("heartbeat_files_errors_total", "Heartbeat file writes or removals that failed", () => writeErrors)
 
       return HeartbeatFiles.of({
         flush,

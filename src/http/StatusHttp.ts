@@ -9,7 +9,6 @@ import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import type { HttpSettings } from "../config/ReceiverConfig.ts"
 import { Ingress } from "../ingress/ZmqIngress.ts"
 import { NotificationJournal } from "../notify/NotificationJournal.ts"
-import { Outbox } from "../notify/Outbox.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { LiveFeed } from "./LiveFeed.ts"
 import { makePrometheus } from "./metrics.ts"
@@ -49,10 +48,9 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
       const journal = yield* NotificationJournal
       const engine = yield* HeartbeatRouter
       const ingress = yield* Ingress
-      const outbox = yield* Outbox
       const feed = yield* LiveFeed
       const clock = yield* Clock.Clock
-      const prometheus = makePrometheus({ ingress, outbox, supervisor })
+      const prometheus = makePrometheus()
 
       const adminTokens = settings.adminToken === undefined ? [] : [digest(settings.adminToken)]
       const readTokens = settings.readToken === undefined ? [] : [digest(settings.readToken), ...adminTokens]

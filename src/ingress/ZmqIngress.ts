@@ -2,7 +2,8 @@ import { Clock, Context, Effect, Layer, Schema } from "effect"
 import { Pull } from "zeromq"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
-import { decodeFrames, defaultMaxFrameBytes } from "./FrameDecoder.ts"
+import { liveCounter } from "../support/liveMetrics.ts"
+import { decodeFrames, defaultMaxFrameBytes, rejectReasons } from "./FrameDecoder.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 
 export class IngressBindError extends Schema.TaggedError<IngressBindError>()("IngressBindError", {
@@ -44,6 +45,12 @@ export const layerZmqIngress = (options: IngressOptions) =>
       const maxFrameBytes = options.maxFrameBytes ?? defaultMaxFrameBytes
       const requested = tcpEndpoint(options.iface, options.port)
       const stats = new IngressStats()
+      yield* liveCounter("heartbeats_received_total", "Heartbeat frames read from the socket", () => stats.received)
+      yield* liveCounter("heartbeats_accepted_total", "Heartbeats authenticated and routed to their resource", () => stats.accepted)
+      yield* liveCounter("heartbeats_deregistered_total", "Deregistrations received from senders", () => stats.deregistered)
+      for (const reason of rejectReasons) {
+        yield* liveCounter("heartbeats_rejected_total", "Frames dropped, by reason", () => stats.rejected[reason], { reason })
+      }
 
       const socket = yield* Effect.acquireRelease(
         Effect.tryPromise({

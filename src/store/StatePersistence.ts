@@ -2,6 +2,7 @@ import { Context, Effect, Layer } from "effect"
 import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChanges.ts"
 import type { ResourceState } from "../monitor/resourceRules.ts"
 import { statusOf } from "../monitor/resourceStatus.ts"
+import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { type ResourceId, StateStore, type StoredResource } from "./StateStore.ts"
 
@@ -101,6 +102,11 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       })
 
       yield* runWriteBehind(options.flushIntervalMs, flush)
+      yield* liveCounter("state_flushes_total", "State store transactions written", () => flushes)
+      yield* liveCounter("state_rows_written_total", "Resource rows written to the state store", () => rowsWritten)
+      yield* liveCounter("state_rows_deleted_total", "Resource rows deleted from the state store", () => rowsDeleted)
+      yield* liveCounter("state_write_failures_total", "State store writes that failed (retried at the next flush)", () => failures)
+      yield* liveGauge("state_pending", "Resources changed since the last state store write", () => dirty.size)
       if (restored.length > 0) {
         yield* Effect.logInfo("state restored", { store: store.location, resources: restored.length })
       }
