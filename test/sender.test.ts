@@ -195,14 +195,40 @@ receivers:
     expect(Number.isInteger(line.payload.uptime)).toBe(true)
   })
 
-  it("--deregister RESOURCE RECEIVER PORT TOKEN deregisters without reading a config", async () => {
+  it("--deregister RESOURCE RECEIVER PORT TOKEN (the deployed form) still deregisters, with a warning about ps", async () => {
     const workspace = makeWorkspace(receiverConfig)
     daemon = await startDaemon(workspace)
     const run = await runCli(["sender", "--deregister", "old.example.com", "127.0.0.1", String(daemon.port), "sender-e2e-token", "--config", "/nonexistent"])
-    expect(run).toMatchObject({ code: 0, stderr: "" })
+    expect(run).toMatchObject({
+      code: 0,
+      stderr: "level=warn msg=\"a token on the command line is visible to every user of this host (ps, /proc); use --token-file FILE or HEARTBEAT_MESH_TOKEN instead\"\n"
+    })
     const gone = await waitFor("deregistered", () =>
       workspace.notifications().find((n) => n.event === "heartbeat_mesh_heartbeat_deregistered"))
     expect(gone).toMatchObject({ resource: "old.example.com", client: "Client1", value: "deregistered" })
+  })
+
+  it.each([
+    ["--token-file FILE", "file"],
+    ["HEARTBEAT_MESH_TOKEN", "env"]
+  ])("--deregister with the token from %s: nothing on argv, nothing on stderr", async (_, source) => {
+    const workspace = makeWorkspace(receiverConfig)
+    daemon = await startDaemon(workspace)
+    const tokenFile = join(mkdtempSync(join(tmpdir(), "hbm-token-")), "token")
+    writeFileSync(tokenFile, "sender-e2e-token\n", { mode: 0o600 })
+    const args = ["sender", "--deregister", "old.example.com", "127.0.0.1", String(daemon.port)]
+    const run = source === "file"
+      ? await runCli([...args, "--token-file", tokenFile])
+      : await runCli(args, { HEARTBEAT_MESH_TOKEN: "sender-e2e-token" })
+    expect(run).toMatchObject({ code: 0, stdout: "", stderr: "" })
+    const gone = await waitFor("deregistered", () =>
+      workspace.notifications().find((n) => n.event === "heartbeat_mesh_heartbeat_deregistered"))
+    expect(gone).toMatchObject({ resource: "old.example.com", client: "Client1", value: "deregistered" })
+  })
+
+  it("an unreadable --token-file is an error naming the file, exit 1", async () => {
+    const run = await runCli(["sender", "--deregister", "r", "127.0.0.1", "15987", "--token-file", "/nonexistent/token"])
+    expect(run).toMatchObject({ code: 1, stderr: "heartbeat-mesh: cannot read the token file /nonexistent/token: ENOENT\n" })
   })
 
   it("one live and two refusing receivers: the live one is served, the dead ones skipped quietly, exit 0", async () => {
@@ -378,16 +404,19 @@ receivers:
     )
   })
 
-  it("refuses bad flags with a clear message", async () => {
-    expect((await runCli(["sender", "--deregister", "a", "b"])).stderr).toBe(
-      "heartbeat-mesh: --deregister needs RESOURCE RECEIVER PORT TOKEN, got 2 values (see heartbeat-mesh sender --help)\n"
-    )
-    expect((await runCli(["sender", "--deregister", "a", "b", "http", "t"])).stderr).toBe(
-      "heartbeat-mesh: --deregister: PORT must be from 1 to 65535, got \"http\" (see heartbeat-mesh sender --help)\n"
-    )
-    expect((await runCli(["sender", "--receiver", "rx"])).stderr).toBe(
-      "heartbeat-mesh: --receiver needs --token (see heartbeat-mesh sender --help)\n"
-    )
+  it("refuses bad flags with one line and exit status 2", async () => {
+    expect(await runCli(["sender", "--deregister", "a", "b"])).toMatchObject({
+      code: 2,
+      stderr: "heartbeat-mesh: --deregister needs RESOURCE RECEIVER PORT, got 2 values (see 'heartbeat-mesh sender --help')\n"
+    })
+    expect(await runCli(["sender", "--deregister", "a", "b", "http", "t"])).toMatchObject({
+      code: 2,
+      stderr: "heartbeat-mesh: --deregister: PORT must be from 1 to 65535, got \"http\" (see 'heartbeat-mesh sender --help')\n"
+    })
+    expect(await runCli(["sender", "--receiver", "rx"])).toMatchObject({
+      code: 2,
+      stderr: "heartbeat-mesh: --receiver needs a token: --token-file FILE or HEARTBEAT_MESH_TOKEN (see 'heartbeat-mesh sender --help')\n"
+    })
   })
 
   it("a failed temporary file check exits non-zero and sends nothing", async () => {

@@ -1,9 +1,12 @@
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import { notifierKinds } from "../config/notifierKinds.ts"
 import { defaultReceiverPort } from "../support/zmqEndpoint.ts"
+import { cliLogging, envVar, fromEnv, help, switchFlag } from "./flagHelp.ts"
+import { UsageError } from "./UsageError.ts"
 
 export const defaultReceiverConfigPath = "/etc/heartbeat-mesh/receiver.yaml"
 
@@ -12,54 +15,48 @@ export const receiverCommand = Command.make(
   "receiver",
   {
     config: Flag.String("config").pipe(
+      fromEnv(Config.String(envVar("config"))),
       Flag.withDefault(defaultReceiverConfigPath),
-      Flag.withDescription("receiver.yaml to read (and to watch for changes; SIGHUP rereads it too)")
+      help("config", "receiver.yaml to read (and to watch for changes; SIGHUP rereads it too)", defaultReceiverConfigPath)
     ),
     iface: Flag.String("iface").pipe(
+      fromEnv(Config.String(envVar("iface"))),
       Flag.withDefault("0.0.0.0"),
-      Flag.withDescription("address to bind the heartbeat socket on (0.0.0.0: all IPv4 interfaces, :: for IPv6)")
+      help("iface", "address to bind the heartbeat socket on (0.0.0.0: all IPv4 interfaces, :: for IPv6)", "0.0.0.0")
     ),
     port: Flag.Int("port").pipe(
+      fromEnv(Config.Int(envVar("port"))),
       Flag.withDefault(defaultReceiverPort),
-      Flag.withDescription("TCP port of the heartbeat socket (ZeroMQ PULL)")
+      help("port", "TCP port of the heartbeat socket (ZeroMQ PULL)", defaultReceiverPort)
     ),
-    forceSend: Flag.Boolean("force-send").pipe(
-      Flag.withDefault(false),
-      Flag.withDescription("pass --force-send to notify_devilry")
-    ),
-    noHeartbeatFiles: Flag.Boolean("no-heartbeat-files").pipe(
-      Flag.withDefault(false),
-      Flag.withDescription("do not write the current/history heartbeat files")
-    ),
+    forceSend: switchFlag("force-send", "pass --force-send to notify_devilry"),
+    noHeartbeatFiles: switchFlag("no-heartbeat-files", "do not write the current/history heartbeat files"),
     notifier: Flag.Literals("notifier", notifierKinds).pipe(
+      fromEnv(Config.Literals(notifierKinds, envVar("notifier"))),
       Flag.optional,
-      Flag.withDescription("where notifications go; overrides `notifier` in the configuration (default notify_devilry)")
+      help("notifier", "where notifications go; overrides `notifier` in the configuration", "the config's, else notify_devilry")
     ),
     stateDir: Flag.String("state-dir").pipe(
+      fromEnv(Config.String(envVar("state-dir"))),
       Flag.optional,
-      Flag.withDescription("folder for the state database and heartbeat files (default: state_dir in the config, else /var/lib/heartbeat-mesh)")
+      help("state-dir", "folder for the state database and heartbeat files", "state_dir in the config, else /var/lib/heartbeat-mesh")
     ),
-    noState: Flag.Boolean("no-state").pipe(
-      Flag.withDefault(false),
-      Flag.withDescription("keep state in memory only: a restart forgets every resource not in the config")
-    ),
-    resetState: Flag.Boolean("reset-state").pipe(
-      Flag.withDefault(false),
-      Flag.withDescription("if the state database is unreadable, move it aside and start from empty")
-    ),
+    noState: switchFlag("no-state", "keep state in memory only: a restart forgets every resource not in the config"),
+    resetState: switchFlag("reset-state", "if the state database is unreadable, move it aside and start from empty"),
     heartbeatDir: Flag.String("heartbeat-dir").pipe(
+      fromEnv(Config.String(envVar("heartbeat-dir"))),
       Flag.optional,
-      Flag.withDescription("folder for heartbeat files (default: <state-dir>/heartbeats)")
+      help("heartbeat-dir", "folder for heartbeat files", "<state-dir>/heartbeats")
     ),
-    debug: Flag.Boolean("debug").pipe(Flag.withDefault(false), Flag.withDescription("log verbosely"))
+    debug: switchFlag("debug", "log verbosely (same as --log-level debug)")
   },
   (flags) =>
     Effect.gen(function*() {
       if (flags.port < 0 || flags.port > 65535) {
-        return yield* Effect.fail(new Error(`--port must be between 0 and 65535, got ${flags.port}`))
+        return yield* new UsageError({ message: `--port must be between 0 and 65535, got ${flags.port}`, command: "heartbeat-mesh receiver" })
       }
+      const logging = yield* cliLogging(flags.debug)
       const { runReceiverDaemon } = yield* Effect.promise(() => import("../daemon/ReceiverDaemon.ts"))
-      const { layerCliLogging } = yield* Effect.promise(() => import("./logging.ts"))
       return yield* runReceiverDaemon({
         configPath: flags.config,
         iface: flags.iface,
@@ -71,6 +68,6 @@ export const receiverCommand = Command.make(
         persistState: !flags.noState,
         resetState: flags.resetState,
         heartbeatDir: Option.getOrUndefined(flags.heartbeatDir)
-      }).pipe(Effect.provide(layerCliLogging(flags.debug)))
+      }).pipe(Effect.provide(logging))
     })
 ).pipe(Command.withDescription("Run the receiver daemon: take heartbeats, track every resource, raise alerts"))
