@@ -369,9 +369,10 @@ receivers:
 
   it("--every refuses what is not a duration of at least a second", async () => {
     for (const every of ["0.5s", "soon", "500ms"]) {
-      expect((await runCli(["sender", "--every", every])).stderr).toBe(
-        `heartbeat-mesh: --every must be a duration of at least 1s (10s, 1m, 90), got "${every}" (see heartbeat-mesh sender --help)\n`
-      )
+      expect(await runCli(["sender", "--every", every])).toMatchObject({
+        code: 2,
+        stderr: `heartbeat-mesh: --every must be a duration of at least 1s (10s, 1m, 90), got "${every}" (see 'heartbeat-mesh sender --help')\n`
+      })
     }
   })
 
