@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { Effect, Result } from "effect"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { arch, hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { layerThresholds, builtInThresholds } from "../src/checks/thresholds.ts"
@@ -32,7 +32,8 @@ const allMeasuring: SenderPlugins = {
     "memory.percent": { warning: 80, critical: 95, hysteresis: 2 },
     "disk.*.percent": { warning: 85, critical: 95 }
   }]),
-  stateFile: undefined
+  stateFile: undefined,
+  hostRoot: undefined
 }
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "hbm-plugins-"))
@@ -174,6 +175,22 @@ describe("intervals: at most once per interval window", () => {
   })
 })
 
+describe("host_root: the machine seen through another root", () => {
+  it("reads /proc under the root and statfs the mount points under it", async () => {
+    const root = tempDir()
+    mkdirSync(join(root, "proc/self"), { recursive: true })
+    writeFileSync(join(root, "proc/meminfo"), "MemTotal: 1024000 kB\nMemAvailable: 256000 kB\n")
+    writeFileSync(join(root, "proc/self/mounts"), "/dev/sda1 / ext4 rw 0 0\n")
+    const config = { ...allMeasuring, plugins: [plugin("memory"), plugin("disk")], hostRoot: root }
+    const report = await run(runPlugins(config, { stateFile: join(root, "s.json"), nowMs: t0, force: false, persist: false, senderVersion: version }))
+    expect(report.metrics["memory"]).toMatchObject({ percent: 75, total_mb: 1000 })
+    // statfs of <root>/: the file system the temporary folder is on
+    const { statfsSync } = await import("node:fs")
+    const space = statfsSync(root)
+    expect(report.metrics["disk"]).toEqual({ "/": expect.objectContaining({ total_mb: Math.round((space.blocks * space.bsize) / 1048576) }) })
+  })
+})
+
 describe("the real machine (smoke test)", () => {
   it("every plugin reads this host's /proc and statfs", async () => {
     const report = await run(runPlugins(allMeasuring, { stateFile: join(tempDir(), "s.json"), nowMs: Date.now(), force: true, persist: true, senderVersion: version, source: liveSource }))
@@ -255,6 +272,7 @@ enabled: true
 receivers:
   rx: {token: t}
 state_file: /tmp/x.json
+host_root: /host
 plugins:
   cpu: {}
   memory:
@@ -292,7 +310,8 @@ thresholds:
         "cpu.percent": { warning: 90 },
         "disk.*.percent": { warning: 85, critical: 95 }
       },
-      stateFile: "/tmp/x.json"
+      stateFile: "/tmp/x.json",
+      hostRoot: "/host"
     })
   })
 

@@ -57,6 +57,8 @@ export interface SenderPlugins {
   readonly thresholds: ThresholdTable
   /** Undefined: `<state dir>/<config file name>.state.json`, decided by the runner. */
   readonly stateFile: string | undefined
+  /** Where the machine's `/` is (`/proc` and mounts under it); undefined: `/`. */
+  readonly hostRoot: string | undefined
 }
 
 const expected = (message: string) => ({ message })
@@ -109,6 +111,11 @@ const PluginsYaml = Schema.Struct({
   threshold_sets: Schema.optionalKey(Schema.NullOr(ThresholdSetsSchema)),
   state_file: Schema.optionalKey(
     Schema.String.annotate(expected("expected a file path")).check(Schema.isMinLength(1, expected("expected a file path")))
+  ),
+  host_root: Schema.optionalKey(
+    Schema.String.annotate(expected("expected an absolute folder path")).check(
+      Schema.isPattern(/^\//, expected("expected an absolute folder path"))
+    )
   )
 })
 
@@ -160,6 +167,7 @@ export const parseSenderPlugins = (raw: unknown): Result.Result<SenderPlugins | 
   return Result.succeed({
     plugins,
     thresholds: layerThresholds([builtInThresholds, Result.isSuccess(layered) ? layered.success : {}]),
-    stateFile: yaml.state_file
+    stateFile: yaml.state_file,
+    hostRoot: yaml.host_root
   })
 }

@@ -9,7 +9,7 @@ import type { PluginSettings, SenderPlugins } from "../../config/senderPlugins.t
 import { collectors, type Measured } from "./collectors.ts"
 import { runNagiosChecks } from "./nagios.ts"
 import { type PluginMemory, type PluginState, readPluginState, writePluginState } from "./pluginState.ts"
-import { liveSource, type SystemSource } from "./source.ts"
+import { sourceAt, type SystemSource } from "./source.ts"
 
 export interface PluginRunOptions {
   readonly stateFile: string
@@ -19,6 +19,7 @@ export interface PluginRunOptions {
   /** Write the state file (not for `--print` / `--dry-run`, which must not disturb the next real run). */
   readonly persist: boolean
   readonly senderVersion: string
+  /** Default: the machine at the config's `host_root` (else `/`). */
   readonly source?: SystemSource | undefined
 }
 
@@ -46,7 +47,7 @@ export const isDue = (intervalSeconds: number, last: PluginMemory | undefined, n
   return Math.floor(nowMs / intervalMs) !== Math.floor(last.ranAtMs / intervalMs)
 }
 
-const measure = (settings: PluginSettings, options: PluginRunOptions, previous: unknown) => {
+const measure = (settings: PluginSettings, options: PluginRunOptions, source: SystemSource, previous: unknown) => {
   if (settings.name === "nagios") {
     return runNagiosChecks(settings.checks).pipe(Effect.map((metrics): Measured => ({ metrics })))
   }
@@ -54,7 +55,7 @@ const measure = (settings: PluginSettings, options: PluginRunOptions, previous: 
   return Effect.promise(() =>
     collect({
       settings,
-      source: options.source ?? liveSource,
+      source,
       previous,
       nowMs: options.nowMs,
       senderVersion: options.senderVersion
@@ -67,10 +68,11 @@ export const runPlugins = (config: SenderPlugins, options: PluginRunOptions) =>
     const { state, note } = yield* Effect.promise(() => readPluginState(options.stateFile))
     const notes: Array<string> = note === undefined ? [] : [`${options.stateFile}: ${note}`]
     const problems: Array<string> = []
+    const source = options.source ?? sourceAt(config.hostRoot)
     const due = config.plugins.filter((plugin) => options.force || isDue(plugin.intervalSeconds, state.plugins[plugin.name], options.nowMs))
     const fresh = yield* Effect.forEach(
       due,
-      (plugin) => measure(plugin, options, state.plugins[plugin.name]?.counters).pipe(Effect.map((measured) => [plugin.name, measured] as const)),
+      (plugin) => measure(plugin, options, source, state.plugins[plugin.name]?.counters).pipe(Effect.map((measured) => [plugin.name, measured] as const)),
       { concurrency: "unbounded" }
     )
     const measuredNow = new Map(fresh)

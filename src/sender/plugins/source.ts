@@ -1,4 +1,5 @@
 import { readFile, statfs } from "node:fs/promises"
+import { join } from "node:path"
 
 /** What `statfs(2)` says about one mounted file system (the fields the disk plugin uses). */
 export interface DiskSpace {
@@ -24,3 +25,12 @@ export const liveSource: SystemSource = {
   readText: (path) => readFile(path, "utf8"),
   statfs: (mountPoint) => statfs(mountPoint)
 }
+
+/**
+ * The machine seen through another root (`host_root:`): a sender in a container that has the
+ * host's `/` mounted at `/host` reads `/host/proc/...` and statfs `/host/<mount point>`.
+ */
+export const sourceAt = (root: string | undefined): SystemSource =>
+  root === undefined || root === "/"
+    ? liveSource
+    : { readText: (path) => readFile(join(root, path), "utf8"), statfs: (mountPoint) => statfs(join(root, mountPoint)) }
