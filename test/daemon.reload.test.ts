@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
+import { layerCheckAlerts } from "../src/checkAlerts/CheckAlerts.ts"
 import { ConfigReloader, layerConfigReloader } from "../src/daemon/ConfigReloader.ts"
 import { HeartbeatRouter } from "../src/routing/HeartbeatRouter.ts"
 import { configFrom, receiverLayer } from "./support/receiverHarness.ts"
@@ -43,7 +44,10 @@ const setup = () => {
   const dir = mkdtempSync(join(tmpdir(), "hbm-reload-"))
   const path = join(dir, "receiver.yaml")
   writeFileSync(path, before)
-  const layer = layerConfigReloader(path).pipe(Layer.provideMerge(receiverLayer(before)))
+  const layer = layerConfigReloader(path).pipe(
+    Layer.provideMerge(layerCheckAlerts(configFrom(before))),
+    Layer.provideMerge(receiverLayer(before))
+  )
   return { path, layer }
 }
 

@@ -74,6 +74,34 @@ http:
     expect(errors).toEqual([])
   })
 
+  it("the detail view of a resource shows its checks (sender plugins) by level", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+    const errors: Array<string> = []
+    page.on("pageerror", (error) => errors.push(error.message))
+    await page.goto(url)
+    const push = pushTo(daemon.port)
+    const checks = {
+      "memory.percent": { level: "warning", value: 86.5, text: "memory.percent = 86.5 (WARNING; warning > 80, critical > 95)" },
+      "disk./.percent": { level: "ok", value: 41, text: "disk./.percent = 41 (OK; warning > 85, critical > 95)" },
+      "nagios.check_ntp": { level: "critical", value: 2, text: "NTP CRITICAL: offset 12 s" }
+    }
+    await push.heartbeat("browser-token", "checked.example.com", { payload: { uptime: 1, metrics: { memory: { percent: 86.5 } }, checks } })
+    const row = page.locator('tr[data-resource="Client1/checked.example.com"]')
+    await row.waitFor({ timeout: 10_000 })
+    await row.click()
+    await page.locator("#detail:not([hidden])").waitFor()
+    await page.locator('#checks tr[data-check="nagios.check_ntp"]').waitFor()
+    await expect(page.locator("#checks tbody tr").evaluateAll((rows) => rows.map((r) => [r.getAttribute("data-check"), r.getAttribute("data-level")])))
+      .resolves.toEqual([["memory.percent", "warning"], ["disk./.percent", "ok"], ["nagios.check_ntp", "critical"]])
+    await expect(page.locator('#checks tr[data-check="nagios.check_ntp"] td').nth(4).textContent()).resolves.toBe("NTP CRITICAL: offset 12 s")
+    await expect(page.locator("#detail-title").textContent()).resolves.toBe("checked.example.com (Client1)")
+    await page.screenshot({ path: join(screenshots, "dashboard-detail.png"), fullPage: true })
+    await page.click("#detail-close")
+    await page.locator("#detail[hidden]").waitFor({ state: "attached" })
+    push.close()
+    expect(errors).toEqual([])
+  })
+
   it("fits a phone screen without sideways scrolling", async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true })
     await phone.goto(url)

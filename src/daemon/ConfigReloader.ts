@@ -2,6 +2,7 @@ import { Context, Effect, Layer, Queue, Result } from "effect"
 import { watch } from "node:fs"
 import { basename, dirname } from "node:path"
 import { loadReceiverConfig, type ReceiverConfig } from "../config/ReceiverConfig.ts"
+import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
 
@@ -35,6 +36,7 @@ export const layerConfigReloader = (path: string) =>
     ConfigReloader,
     Effect.gen(function*() {
       const engine = yield* HeartbeatRouter
+      const checkAlerts = yield* CheckAlerts
       let applied = 0
       let refused = 0
 
@@ -51,6 +53,7 @@ export const layerConfigReloader = (path: string) =>
               }).pipe(Effect.as<ReloadOutcome>({ applied: false, problems: result.failure.problems }))
             }
             engine.applyConfig(result.success)
+            checkAlerts.applyConfig(result.success)
             applied++
             return Effect.logInfo("receiver configuration reloaded", { file: path, trigger, ...summary(result.success) })
               .pipe(

@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { loadReceiverConfig, type NotifierKind, type ReceiverConfig } from "../config/ReceiverConfig.ts"
+import { layerCheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
 import { layerLiveFeed } from "../http/LiveFeed.ts"
 import { layerStatusHttp } from "../http/StatusHttp.ts"
@@ -46,14 +47,19 @@ const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =
       timeoutMs: config.notifyDevilryTimeoutMs
     }).pipe(Layer.provide(NodeServices.layer))
 
-/** The change stream's subscribers outside the core: the live feed always, heartbeat files when enabled. */
-const layerSubscribers = (options: ReceiverDaemonOptions, stateDir: string) =>
-  options.heartbeatFiles
+/**
+ * The change stream's subscribers outside the core: the live feed and check alerts always,
+ * heartbeat files when enabled.
+ */
+const layerSubscribers = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
+  const always = Layer.merge(layerLiveFeed, layerCheckAlerts(config))
+  return options.heartbeatFiles
     ? Layer.merge(
-      layerLiveFeed,
+      always,
       layerHeartbeatFiles({ directory: options.heartbeatDir ?? join(stateDir, "heartbeats"), flushIntervalMs: 1000 })
     )
-    : layerLiveFeed
+    : always
+}
 
 /** Every layer of a running receiver for one loaded configuration. */
 export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
@@ -65,7 +71,7 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     layerConfigReloader(options.configPath)
   ).pipe(
     // Subscribed before the socket opens: they see every heartbeat.
-    Layer.provideMerge(layerSubscribers(options, stateDir)),
+    Layer.provideMerge(layerSubscribers(config, options, stateDir)),
     Layer.provideMerge(layerReceiverCore(config)),
     Layer.provide(ActorProbe.layerNone),
     Layer.provide(notifierLayer(config, options)),

@@ -10,6 +10,7 @@ import type { HttpSettings } from "../config/ReceiverConfig.ts"
 import { Ingress } from "../ingress/ZmqIngress.ts"
 import { NotificationJournal } from "../notify/NotificationJournal.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
+import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { LiveFeed } from "./LiveFeed.ts"
 import { makePrometheus } from "./metrics.ts"
 import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
@@ -47,6 +48,7 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
       const supervisor = yield* ResourceSupervisor
       const journal = yield* NotificationJournal
       const engine = yield* HeartbeatRouter
+      const checkAlerts = yield* CheckAlerts
       const ingress = yield* Ingress
       const feed = yield* LiveFeed
       const clock = yield* Clock.Clock
@@ -103,6 +105,15 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
           return HttpServerResponse.jsonUnsafe({
             ...viewOf(actor, moment()),
             payload: actor.state.payload ?? null,
+            checks: checkAlerts.checksOf(actor.profile.client, actor.profile.resource).map((check) => ({
+              name: check.name,
+              level: check.level,
+              value: check.value,
+              text: check.text,
+              source: check.source,
+              since: new Date(check.sinceMs).toISOString(),
+              reportedAt: new Date(check.reportedAtMs).toISOString()
+            })),
             recentEvents: journal.recent({ limit: 20, client: actor.profile.client, resource: actor.profile.resource })
               .map((entry) => ({ seq: entry.seq, at: new Date(entry.atMs).toISOString(), ...entry.notification }))
           })

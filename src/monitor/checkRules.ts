@@ -2,7 +2,7 @@
  * Pure rules for the checks senders report (issue 20): what level each check of a resource has
  * after a heartbeat, when a check that is no longer reported becomes unknown, which level changes
  * and rare-check repeats become notifications. `(state, input, now) -> (state, transitions)`; the
- * effectful shell (`src/checks`' feature layer in the receiver) only keeps the state and sends.
+ * effectful shell (`src/checkAlerts/CheckAlerts.ts`, on the change stream) only keeps the state and sends.
  */
 import { type Check, type Level, levelOf, levels, type Sample, samplesOf, type ThresholdTable, thresholdFor } from "../checks/thresholds.ts"
 import { Events, type EventName, type Notification, type ReceiverIdentity } from "../domain/Notification.ts"
@@ -115,14 +115,14 @@ export const receiveChecks = (previous: ResourceChecks, payload: unknown, table:
 }
 
 /**
- * Checks not reported for longer than `staleAfterMs` (the resource's timeout and jitter) become
- * `unknown`: once, when they pass that age.
+ * Checks not reported for `staleAfterMs` (the resource's timeout and jitter: the age at which the
+ * resource itself is stale) become `unknown`: once, when they reach that age.
  */
 export const expireChecks = (previous: ResourceChecks, staleAfterMs: number, nowMs: number): ChecksStep => {
   let next: Map<string, CheckState> | undefined
   const transitions: Array<CheckTransition> = []
   for (const [key, check] of previous) {
-    if (check.level === "unknown" || nowMs - check.reportedAtMs <= staleAfterMs) continue
+    if (check.level === "unknown" || nowMs - check.reportedAtMs < staleAfterMs) continue
     next ??= new Map(previous)
     const ageSeconds = Math.round((nowMs - check.reportedAtMs) / 1000)
     const state: CheckState = { ...check, level: "unknown", text: `not reported for ${ageSeconds} s (last: ${check.text})`, sinceMs: nowMs }
@@ -137,7 +137,7 @@ export const nextExpiry = (checks: ResourceChecks, staleAfterMs: number): number
   let earliest: number | undefined
   for (const check of checks.values()) {
     if (check.level === "unknown") continue
-    const at = check.reportedAtMs + staleAfterMs + 1
+    const at = check.reportedAtMs + staleAfterMs
     if (earliest === undefined || at < earliest) earliest = at
   }
   return earliest

@@ -83,6 +83,9 @@ function cell(text, label, className) {
 function row(view, status, now) {
   const tr = document.createElement("tr")
   tr.dataset.resource = `${view.client}/${view.resource}`
+  tr.tabIndex = 0
+  tr.addEventListener("click", () => openDetail(view.client, view.resource))
+  tr.addEventListener("keydown", (event) => { if (event.key === "Enter") openDetail(view.client, view.resource) })
   tr.dataset.status = status
   const badge = document.createElement("span")
   badge.className = `badge ${status}`
@@ -106,6 +109,40 @@ function row(view, status, now) {
     cell(`${human(view.timeoutSeconds * 1000)}`, "timeout", "wide")
   )
   return tr
+}
+
+// The detail view of one resource: its checks (sender plugins, issue 20) and what it last sent.
+let shown // { client, resource } while the detail view is open
+async function openDetail(client, resource) {
+  shown = { client, resource }
+  await refreshDetail()
+  $("#detail").hidden = false
+  $("#detail").scrollIntoView({ block: "nearest" })
+}
+
+async function refreshDetail() {
+  if (!shown) return
+  const { client, resource } = shown
+  const detail = await getJson(`/api/resources/${encodeURIComponent(client)}/${encodeURIComponent(resource)}`)
+  if (!shown || shown.client !== client || shown.resource !== resource) return
+  $("#detail-title").textContent = `${resource} (${client})`
+  $("#detail-summary").textContent = `${detail.status.replace("_", " ")}, last heartbeat ${detail.lastSeen ? new Date(detail.lastSeen).toLocaleString() : "never"}`
+  const now = Date.now()
+  $("#checks tbody").replaceChildren(...detail.checks.map((check) => {
+    const tr = document.createElement("tr")
+    tr.dataset.check = check.name
+    tr.dataset.level = check.level
+    const badge = document.createElement("span")
+    badge.className = `badge level-${check.level}`
+    badge.textContent = check.level
+    const levelCell = document.createElement("td")
+    levelCell.append(badge)
+    tr.append(levelCell, cell(check.name, "", "name"), cell(String(check.value), "value"),
+      cell(`${human(now - Date.parse(check.since))}`, "since", "wide"), cell(check.text, "text"))
+    return tr
+  }))
+  $("#checks").hidden = detail.checks.length === 0
+  $("#no-checks").hidden = detail.checks.length > 0
 }
 
 function addEvent(event, atStart = true) {
@@ -146,6 +183,7 @@ function onFeedEvent(type, data) {
       if (view.status !== "paused") view.status = "alive"
     }
     if (unknown) refreshSoon()
+    if (shown && data.some((beat) => beat.client === shown.client && beat.resource === shown.resource)) refreshDetail().catch(showError)
   } else if (type === "notification") {
     addEvent(data)
     refreshSoon()
@@ -193,6 +231,7 @@ function showError(error) {
 }
 
 for (const id of ["#search", "#status-filter", "#client-filter"]) $(id).addEventListener("input", render)
+$("#detail-close").addEventListener("click", () => { shown = undefined; $("#detail").hidden = true })
 setInterval(render, 1000)
 Promise.all([loadResources(), loadEvents()]).then(() => $("#error").hidden = true, showError)
 follow()
