@@ -49,7 +49,8 @@ const writeConcurrency = 16
  * `current/<client>/<resource>.json` holds the last heartbeat, `history/...` one line per heartbeat.
  * A subscriber of the change stream: a heartbeat only records the new state in memory (a
  * deregistration marks the files for removal); a fiber writes in batches, so a slow or full disk
- * never slows ingestion, and a write error is logged and counted while monitoring goes on.
+ * never slows ingestion, and a write error is logged (naming the resource, at most once a minute)
+ * and counted while monitoring goes on; one resource's failure never stops another's files.
  * Tokens are never written.
  */
 export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
@@ -97,25 +98,33 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         createdFolders.add(path)
       }
 
+      /** Writes one resource's files; returns what failed, each naming the resource. Never throws. */
       const writeOne = async (entry: PendingResource): Promise<Array<string>> => {
-        const folder = clientFolderName(entry.client)
-        const file = `${safeFileName(entry.resource)}.json`
-        const currentDir = join(options.directory, "current", folder)
-        const historyDir = join(options.directory, "history", folder)
         const errors: Array<string> = []
+        const name = `${entry.client}/${entry.resource.slice(0, 120)}`
         const attempt = async (what: string, action: () => Promise<void>) => {
           try {
             await action()
           } catch (error) {
-            errors.push(`${what}: ${(error as Error).message}`)
+            errors.push(`${name}: ${what}: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`)
           }
         }
+        let folder = ""
+        let file = ""
+        let lines: Array<string> = []
+        await attempt("file name and content", async () => {
+          folder = clientFolderName(entry.client)
+          file = `${safeFileName(entry.resource)}.json`
+          lines = entry.seen.map((seen) => lineOf(entry.resource, seen))
+        })
+        if (errors.length > 0) return errors
+        const currentDir = join(options.directory, "current", folder)
+        const historyDir = join(options.directory, "history", folder)
         if (entry.remove) {
           await attempt("remove current", () => rm(join(currentDir, file), { force: true }))
           await attempt("remove history", () => rm(join(historyDir, file), { force: true }))
         }
-        if (entry.seen.length > 0) {
-          const lines = entry.seen.map((seen) => lineOf(entry.resource, seen))
+        if (lines.length > 0) {
           await attempt("write current", async () => {
             await ensureFolder(currentDir)
             const target = join(currentDir, file)
@@ -147,10 +156,11 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         })
         if (errors.length === 0) return
         writeErrors += errors.length
-        yield* logWriteError(Effect.logError("heartbeat files could not be written; monitoring goes on", {
+        yield* logWriteError(Effect.logError("heartbeat files could not be written; the other resources' files were, monitoring goes on", {
           directory: options.directory,
           failures: errors.length,
-          first: errors[0]
+          first: errors[0],
+          ...(errors.length > 1 ? { second: errors[1] } : {})
         }))
       })
 

@@ -4,13 +4,14 @@ import type { ResourceState } from "../monitor/resourceRules.ts"
 import { statusOf } from "../monitor/resourceStatus.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
-import { type ResourceId, StateStore, type StoredResource } from "./StateStore.ts"
+import { type ResourceId, type SkippedRow, StateStore, type StoredResource } from "./StateStore.ts"
 
 export interface StatePersistenceCounters {
   readonly flushes: number
   readonly rowsWritten: number
   readonly rowsDeleted: number
   readonly failures: number
+  readonly rowsSkipped: number
   readonly pending: number
 }
 
@@ -47,11 +48,20 @@ const rowOf = ({ profile, after, moment }: ResourceChanged): StoredResource | un
     }
     : undefined
 
+/** The first few skipped rows for a log line: which resources, and why the first one failed. */
+const namedRows = (skipped: ReadonlyArray<SkippedRow>) => ({
+  resources: skipped.slice(0, 5).map((row) => `${row.client}/${row.resource.slice(0, 120)}`).join(", ") +
+    (skipped.length > 5 ? `, and ${skipped.length - 5} more` : ""),
+  reason: skipped[0]?.reason ?? ""
+})
+
 /**
  * Write-behind persistence of what the actors know, a subscriber of the change stream. A change
  * costs one Map.set (the latest change per resource wins); a fiber writes every change since the
  * last flush as one transaction every `flushIntervalMs`, and once more at shutdown. A failed write
- * is logged and retried at the next flush; monitoring never waits for the disk.
+ * is logged and retried at the next flush; a row that cannot be written (its payload has no JSON
+ * form) is logged, counted and skipped, and the other rows are written. Monitoring never waits for
+ * the disk.
  */
 export const layerStatePersistence = (options: StatePersistenceOptions) =>
   Layer.effect(
@@ -65,7 +75,9 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       let rowsWritten = 0
       let rowsDeleted = 0
       let failures = 0
+      let rowsSkipped = 0
       const logFailure = throttledLog(60_000)
+      const logSkipped = throttledLog(60_000)
 
       yield* changes.subscribe((change) => {
         // A restored resource is what the store holds; a rare check changes no state.
@@ -86,9 +98,19 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         }
         const written = yield* Effect.result(store.write(upserts, deletes))
         if (written._tag === "Success") {
+          const skipped = written.success.skipped
           flushes++
           rowsWritten += upserts.length
           rowsDeleted += deletes.length
+          if (skipped.length === 0) return
+          // Not retried: the same value would fail the same way; the resource's next change is written.
+          rowsWritten -= skipped.length
+          rowsSkipped += skipped.length
+          yield* logSkipped(Effect.logError("state rows could not be saved and were skipped; every other resource was saved", {
+            store: store.location,
+            skipped: skipped.length,
+            ...namedRows(skipped)
+          }))
           return
         }
         failures++
@@ -106,6 +128,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       yield* liveCounter("state_rows_written_total", "Resource rows written to the state store", () => rowsWritten)
       yield* liveCounter("state_rows_deleted_total", "Resource rows deleted from the state store", () => rowsDeleted)
       yield* liveCounter("state_write_failures_total", "State store writes that failed (retried at the next flush)", () => failures)
+      yield* liveCounter("state_rows_skipped_total", "Resource rows that could not be written (logged, not retried; the other rows were written)", () => rowsSkipped)
       yield* liveGauge("state_pending", "Resources changed since the last state store write", () => dirty.size)
       if (restored.length > 0) {
         yield* Effect.logInfo("state restored", { store: store.location, resources: restored.length })
@@ -115,7 +138,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         restored,
         flush,
         location: store.location,
-        counters: () => ({ flushes, rowsWritten, rowsDeleted, failures, pending: dirty.size })
+        counters: () => ({ flushes, rowsWritten, rowsDeleted, failures, rowsSkipped, pending: dirty.size })
       })
     })
   )

@@ -22,6 +22,18 @@ export interface ResourceId {
   readonly resource: string
 }
 
+/** A row of a batch that could not be written (its payload cannot be serialized, SQLite refused it). */
+export interface SkippedRow extends ResourceId {
+  readonly reason: string
+}
+
+/** What a batch wrote: everything but the rows it had to skip. */
+export interface WriteReport {
+  readonly skipped: ReadonlyArray<SkippedRow>
+}
+
+export const nothingSkipped: WriteReport = { skipped: [] }
+
 export class StateStoreError extends Schema.TaggedError<StateStoreError>()("StateStoreError", {
   reason: Schema.String
 }) {
@@ -35,11 +47,14 @@ export class StateStore extends Context.Service<StateStore, {
   /** "memory", or the database file. */
   readonly location: string
   readonly loadAll: Effect.Effect<ReadonlyArray<StoredResource>, StateStoreError>
-  /** One atomic batch: upserts and deletions together. */
+  /**
+   * One atomic batch: upserts and deletions together. A row that cannot be written is skipped and
+   * reported, and costs nothing but itself; the batch fails only when the store itself cannot write.
+   */
   readonly write: (
     upserts: ReadonlyArray<StoredResource>,
     deletes: ReadonlyArray<ResourceId>
-  ) => Effect.Effect<void, StateStoreError>
+  ) => Effect.Effect<WriteReport, StateStoreError>
 }>()("heartbeat-mesh/store/StateStore") {}
 
 const idOf = (id: ResourceId) => `${id.client}\u0000${id.resource}`
@@ -55,6 +70,7 @@ export const layerMemoryStateStore = (initial: ReadonlyArray<StoredResource> = [
         Effect.sync(() => {
           for (const id of deletes) rows.delete(idOf(id))
           for (const row of upserts) rows.set(idOf(row), row)
+          return nothingSkipped
         })
     })
   })

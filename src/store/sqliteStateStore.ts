@@ -2,7 +2,15 @@ import { Effect, Layer } from "effect"
 import { existsSync, renameSync } from "node:fs"
 import { DatabaseSync } from "node:sqlite"
 import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
-import { type StoredResource, StateStore, StateStoreError } from "./StateStore.ts"
+import {
+  nothingSkipped,
+  type ResourceId,
+  type SkippedRow,
+  type StoredResource,
+  StateStore,
+  StateStoreError,
+  type WriteReport
+} from "./StateStore.ts"
 
 /**
  * Schema migrations, in order; `PRAGMA user_version` records how many have run. Append, never edit:
@@ -48,7 +56,15 @@ export interface SqliteStateStoreOptions {
 const statusFromColumn = (value: unknown): ResourceStatus =>
   value === "never" ? "not_registered" : resourceStatuses.find((status) => status === value) ?? "alive"
 
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error))
+/** An error's message, first line only: log fields and refusals stay one line. */
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
+
+/** The payload column: JSON text; throws when the value has no JSON form (a cycle, a BigInt, too deep). */
+const serializePayload = (payload: Readonly<Record<string, unknown>>): string => {
+  const text = JSON.stringify(payload)
+  if (typeof text !== "string") throw new Error("the payload has no JSON form")
+  return text
+}
 
 const openChecked = (path: string): DatabaseSync => {
   const db = new DatabaseSync(path)
@@ -149,27 +165,39 @@ export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
         }),
         write: (upserts, deletes) =>
           Effect.try({
-            try: () => {
+            try: (): WriteReport => {
+              const skipped: Array<SkippedRow> = []
+              // One row's failure (a payload JSON cannot express, a value SQLite refuses) is that
+              // row's alone: SQLite undoes only the failed statement and the transaction goes on.
+              const each = (id: ResourceId, write: () => void) => {
+                try {
+                  write()
+                } catch (error) {
+                  skipped.push({ client: id.client, resource: id.resource, reason: describe(error) })
+                }
+              }
               db.exec("BEGIN")
               try {
-                for (const id of deletes) remove.run(id.client, id.resource)
+                for (const id of deletes) each(id, () => remove.run(id.client, id.resource))
                 for (const row of upserts) {
-                  upsert.run(
-                    row.client,
-                    row.resource,
-                    row.firstSeenMs ?? null,
-                    row.lastSeenMs ?? null,
-                    row.timeoutOverrideMinutes ?? null,
-                    row.payload === undefined ? null : JSON.stringify(row.payload),
-                    row.status,
-                    row.paused ? 1 : 0
-                  )
+                  each(row, () =>
+                    upsert.run(
+                      row.client,
+                      row.resource,
+                      row.firstSeenMs ?? null,
+                      row.lastSeenMs ?? null,
+                      row.timeoutOverrideMinutes ?? null,
+                      row.payload === undefined ? null : serializePayload(row.payload),
+                      row.status,
+                      row.paused ? 1 : 0
+                    ))
                 }
                 db.exec("COMMIT")
               } catch (error) {
-                db.exec("ROLLBACK")
+                if (db.isTransaction) db.exec("ROLLBACK")
                 throw error
               }
+              return skipped.length === 0 ? nothingSkipped : { skipped }
             },
             catch: (error) => new StateStoreError({ reason: `cannot write ${options.path}: ${describe(error)}` })
           })
