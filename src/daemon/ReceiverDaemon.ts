@@ -1,5 +1,5 @@
 import { NodeServices } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { loadReceiverConfig, type NotifierKind, type ReceiverConfig } from "../config/ReceiverConfig.ts"
@@ -16,6 +16,7 @@ import { layerSqliteStateStore } from "../store/sqliteStateStore.ts"
 import { layerMemoryStateStore } from "../store/StateStore.ts"
 import { layerConfigReloader } from "./ConfigReloader.ts"
 import { notifySystemd } from "./SystemdNotify.ts"
+import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 
 export interface ReceiverDaemonOptions {
   readonly configPath: string
@@ -78,7 +79,38 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     Layer.provide(store)
   )
   // The HTTP side needs the running receiver, so it sits on top of it.
-  return config.http === undefined ? receiver : layerStatusHttp(config.http).pipe(Layer.provideMerge(receiver))
+  if (config.http === undefined) return receiver
+  const http = config.http
+  return layerStatusHttp(http).pipe(
+    Layer.catchTag("ServeError", (error) =>
+      Layer.effectDiscard(Effect.fail(
+        new HttpListenError({
+          address: hostPort(http.host, http.port),
+          reason: describeListenFailure(error.cause, `change http.listen in ${options.configPath}`)
+        })
+      ))),
+    Layer.provideMerge(receiver)
+  )
+}
+
+/** The HTTP side could not listen: one line naming the address, why, and what to do. */
+export class HttpListenError extends Schema.TaggedError<HttpListenError>()("HttpListenError", {
+  address: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `HTTP listen ${this.address}: ${this.reason}`
+  }
+}
+
+/** The state folder could not be made. */
+export class StateDirError extends Schema.TaggedError<StateDirError>()("StateDirError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `state folder ${this.path}: ${this.reason}; create it for this user or choose another with --state-dir (or state_dir in receiver.yaml)`
+  }
 }
 
 /**
@@ -93,7 +125,11 @@ export const runReceiverDaemon = (options: ReceiverDaemonOptions) =>
     const stateDir = options.stateDir ?? config.stateDir ?? defaultStateDir
     yield* Effect.tryPromise({
       try: () => mkdir(stateDir, { recursive: true }),
-      catch: (error) => new Error(`cannot create the state folder ${stateDir}: ${(error as Error).message}`)
+      catch: (error) =>
+        new StateDirError({
+          path: stateDir,
+          reason: (error as { code?: string }).code === "EACCES" ? "permission denied" : (error as Error).message.split("\n")[0]!
+        })
     })
     yield* Effect.gen(function*() {
       const ingress = yield* Ingress
@@ -113,4 +149,18 @@ export const runReceiverDaemon = (options: ReceiverDaemonOptions) =>
       })
       return yield* Effect.never
     }).pipe(Effect.provide(receiverDaemonLayer(config, options, stateDir)), Effect.scoped)
-  })
+  }).pipe(
+    // A bug must not end the process with an empty line either.
+    Effect.catchDefect((defect) =>
+      Effect.fail(new ReceiverDefect({ reason: (defect instanceof Error ? defect.message : String(defect)).split("\n")[0]! }))
+    )
+  )
+
+/** The receiver stopped on a defect (a bug): one line, instead of a silent exit. */
+export class ReceiverDefect extends Schema.TaggedError<ReceiverDefect>()("ReceiverDefect", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the receiver stopped on an unexpected error: ${this.reason} (a bug; please report it with the log above)`
+  }
+}

@@ -3,15 +3,17 @@ import { Pull } from "zeromq"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
+import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 import { decodeFrames, defaultMaxFrameBytes, rejectReasons } from "./FrameDecoder.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 
+/** The heartbeat socket could not bind: one line naming the address, why, and what to do. */
 export class IngressBindError extends Schema.TaggedError<IngressBindError>()("IngressBindError", {
-  endpoint: Schema.String,
+  address: Schema.String,
   reason: Schema.String
 }) {
   override get message(): string {
-    return `cannot listen on ${this.endpoint}: ${this.reason}`
+    return `heartbeat listen ${this.address}: ${this.reason}`
   }
 }
 
@@ -71,7 +73,11 @@ export const layerZmqIngress = (options: IngressOptions) =>
             }
             return socket
           },
-          catch: (error) => new IngressBindError({ endpoint: requested, reason: (error as Error).message })
+          catch: (error) =>
+            new IngressBindError({
+              address: hostPort(options.iface, options.port),
+              reason: describeListenFailure(error, "choose another --iface or --port")
+            })
         }),
         (socket) => Effect.sync(() => socket.close())
       )
