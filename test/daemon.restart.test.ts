@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite"
 import { makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
 
 // Client timeout 1 min, so the 1,000 resources stay alive for the whole test; the one that is to
-// die asks for 0.01 min (0.6 s) in its heartbeat: stale 1.6 s after its last one.
+// die asks for 0.02 min (1.2 s, just over the 1 s minimum) in its heartbeat: stale 2.2 s after its last one.
 const config = `
 enabled: true
 notify_devilry_sleep: 0
@@ -55,7 +55,7 @@ describe("receiver restarts with durable state (real process, SQLite)", () => {
 
     // First run: the fleet, one resource deregistered, one that will die during the downtime.
     daemon = await startDaemon(workspace, args)
-    let push = await sendFleet(daemon.port, (r) => (r === "host999.example.com" ? { timeout: 0.01 } : {}))
+    let push = await sendFleet(daemon.port, (r) => (r === "host999.example.com" ? { timeout: 0.02 } : {}))
     await push.heartbeat(token, "gone.example.com")
     await push.heartbeat(token, "gone.example.com", { deregister: true })
     push.close()

@@ -1,9 +1,10 @@
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChanges.ts"
 import type { ResourceState } from "../monitor/resourceRules.ts"
 import { statusOf } from "../monitor/resourceStatus.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
+import { repairStored } from "./repairStored.ts"
 import { type ResourceId, type SkippedRow, StateStore, type StoredResource } from "./StateStore.ts"
 
 export interface StatePersistenceCounters {
@@ -55,6 +56,45 @@ const namedRows = (skipped: ReadonlyArray<SkippedRow>) => ({
   reason: skipped[0]?.reason ?? ""
 })
 
+/** Repairs named one by one in the log at start; past this, one line with the count. */
+const namedRepairs = 20
+
+/**
+ * What the store holds, each row brought back into range (`repairStored`). Repaired rows are
+ * written back at once, so a repair is logged once, not at every start.
+ */
+const restoreRepaired = (store: StateStore["Service"]) =>
+  Effect.gen(function*() {
+    const loaded = yield* store.loadAll
+    const nowMs = yield* Clock.currentTimeMillis
+    const rows: Array<StoredResource> = []
+    const repairedRows: Array<StoredResource> = []
+    const lines: Array<string> = []
+    for (const stored of loaded) {
+      const { row, repairs } = repairStored(stored, nowMs)
+      rows.push(row)
+      if (repairs.length === 0) continue
+      repairedRows.push(row)
+      lines.push(`${row.client}/${row.resource.slice(0, 120)}: ${repairs.join("; ")}`)
+    }
+    for (const line of lines.slice(0, namedRepairs)) {
+      yield* Effect.logWarning("stored resource repaired", { store: store.location, repair: line })
+    }
+    if (lines.length > namedRepairs) {
+      yield* Effect.logWarning("stored resources repaired: more not listed", { store: store.location, more: lines.length - namedRepairs })
+    }
+    if (repairedRows.length > 0) {
+      const written = yield* Effect.result(store.write(repairedRows, []))
+      if (written._tag === "Failure") {
+        yield* Effect.logWarning("repaired rows could not be written back; they are repaired again at the next start", {
+          store: store.location,
+          reason: written.failure.reason
+        })
+      }
+    }
+    return { rows, repaired: repairedRows.length }
+  })
+
 /**
  * Write-behind persistence of what the actors know, a subscriber of the change stream. A change
  * costs one Map.set (the latest change per resource wins); a fiber writes every change since the
@@ -69,7 +109,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
     Effect.gen(function*() {
       const store = yield* StateStore
       const changes = yield* ResourceChanges
-      const restored = yield* store.loadAll
+      const { rows: restored, repaired } = yield* restoreRepaired(store)
       let dirty = new Map<string, ResourceChanged>()
       let flushes = 0
       let rowsWritten = 0
@@ -129,6 +169,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       yield* liveCounter("state_rows_deleted_total", "Resource rows deleted from the state store", () => rowsDeleted)
       yield* liveCounter("state_write_failures_total", "State store writes that failed (retried at the next flush)", () => failures)
       yield* liveCounter("state_rows_skipped_total", "Resource rows that could not be written (logged, not retried; the other rows were written)", () => rowsSkipped)
+      yield* liveCounter("state_rows_repaired_total", "Stored rows brought back into range at start (times, timeout; logged)", () => repaired)
       yield* liveGauge("state_pending", "Resources changed since the last state store write", () => dirty.size)
       if (restored.length > 0) {
         yield* Effect.logInfo("state restored", { store: store.location, resources: restored.length })

@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import { existsSync, renameSync } from "node:fs"
-import { DatabaseSync } from "node:sqlite"
+import { DatabaseSync, type StatementSync } from "node:sqlite"
+import { liveCounter } from "../support/liveMetrics.ts"
 import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
 import {
   nothingSkipped,
@@ -66,7 +67,47 @@ const serializePayload = (payload: Readonly<Record<string, unknown>>): string =>
   return text
 }
 
-const openChecked = (path: string): DatabaseSync => {
+/** The columns this release reads and writes; a table without one of them is not ours to guess at. */
+const resourceColumns = [
+  "client",
+  "resource",
+  "first_seen_ms",
+  "last_seen_ms",
+  "timeout_override_minutes",
+  "payload",
+  "status",
+  "paused"
+] as const
+
+/** The prepared statements of an open database. */
+interface Statements {
+  readonly upsert: StatementSync
+  readonly remove: StatementSync
+  readonly selectAll: StatementSync
+}
+
+const prepare = (db: DatabaseSync): Statements => {
+  const columns = new Set((db.prepare("PRAGMA table_info(resources)").all() as Array<{ name: string }>).map((c) => c.name))
+  if (columns.size === 0) throw new Error("it has no table resources (it was made or changed by something else)")
+  const missing = resourceColumns.filter((column) => !columns.has(column))
+  if (missing.length > 0) {
+    throw new Error(`table resources has no column ${missing.join(", ")} (it was changed by something else)`)
+  }
+  return {
+    upsert: db.prepare(
+      `INSERT INTO resources (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status, paused)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (client, resource) DO UPDATE SET
+         first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
+         timeout_override_minutes = excluded.timeout_override_minutes, payload = excluded.payload,
+         status = excluded.status, paused = excluded.paused`
+    ),
+    remove: db.prepare("DELETE FROM resources WHERE client = ? AND resource = ?"),
+    selectAll: db.prepare(`SELECT ${resourceColumns.join(", ")} FROM resources`)
+  }
+}
+
+const openChecked = (path: string): { readonly db: DatabaseSync; readonly statements: Statements } => {
   const db = new DatabaseSync(path)
   try {
     const check = db.prepare("PRAGMA quick_check").all() as Array<{ quick_check: string }>
@@ -87,7 +128,7 @@ const openChecked = (path: string): DatabaseSync => {
       db.exec(`PRAGMA user_version = ${step + 1}`)
       db.exec("COMMIT")
     }
-    return db
+    return { db, statements: prepare(db) }
   } catch (error) {
     db.close()
     throw error
@@ -104,103 +145,196 @@ const moveAside = (path: string): string => {
   return aside
 }
 
+/** A stored value as a log line may show it: type and a short, escaped excerpt. */
+const excerpt = (value: unknown): string =>
+  value === null
+    ? "NULL"
+    : value instanceof Uint8Array
+    ? `a blob of ${value.byteLength} bytes`
+    : JSON.stringify(typeof value === "bigint" ? String(value) : value).slice(0, 80)
+
+/** A name column: non-empty text. */
+const nameColumn = (row: Record<string, unknown>, column: "client" | "resource"): string => {
+  const value = row[column]
+  if (typeof value === "string" && value.length > 0) return value
+  throw new Error(`${column} is ${excerpt(value)}, expected a name`)
+}
+
+/** A number column; NULL is absent. Anything else reads as NaN, which the restore repairs. */
+const numberColumn = (value: unknown): number | undefined =>
+  value === null || value === undefined
+    ? undefined
+    : typeof value === "number"
+    ? value
+    : typeof value === "bigint"
+    ? Number(value)
+    : Number.NaN
+
+export interface DecodedRow {
+  readonly row: StoredResource
+  /** What could not be read and was left out (the payload), for the log. */
+  readonly notes: ReadonlyArray<string>
+}
+
+/**
+ * One row of the resources table as the receiver takes it back. Throws, with what is wrong, for a
+ * row that cannot name its resource; a payload that is not a JSON object is left out (noted).
+ * Values out of range are repaired later, by the restore (`repairStored`).
+ */
+export const decodeRow = (row: Record<string, unknown>): DecodedRow => {
+  const notes: Array<string> = []
+  let payload: Record<string, unknown> | undefined = undefined
+  const text = row["payload"]
+  if (text !== null && text !== undefined) {
+    try {
+      const parsed: unknown = typeof text === "string" ? JSON.parse(text) : undefined
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) payload = parsed as Record<string, unknown>
+      else notes.push(`payload ${excerpt(text)} is not a JSON object: left out`)
+    } catch {
+      notes.push(`payload ${excerpt(text)} is not JSON: left out`)
+    }
+  }
+  return {
+    row: {
+      client: nameColumn(row, "client"),
+      resource: nameColumn(row, "resource"),
+      firstSeenMs: numberColumn(row["first_seen_ms"]),
+      lastSeenMs: numberColumn(row["last_seen_ms"]),
+      timeoutOverrideMinutes: numberColumn(row["timeout_override_minutes"]),
+      payload,
+      status: statusFromColumn(row["status"]),
+      paused: row["paused"] === 1 || row["paused"] === 1n
+    },
+    notes
+  }
+}
+
+/** How a row is named in a warning: its key columns, escaped and cut short. */
+const rowName = (row: Record<string, unknown>) => `client=${excerpt(row["client"])} resource=${excerpt(row["resource"])}`
+
+/** Rows named one by one in the log at start; past this, one line with the count. */
+const namedRowWarnings = 20
+
 /**
  * The state store on SQLite (Node's built-in node:sqlite, WAL mode). An unreadable or corrupt
- * database refuses to start, unless asked to start from empty: then the bad file is kept aside.
+ * database, or one whose table lacks a column, refuses to start with one line saying so, unless
+ * asked to start from empty: then the bad file is kept aside. A single bad row is skipped with a
+ * warning naming it, and the rest is restored.
  */
 export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
   Layer.effect(
     StateStore,
     Effect.gen(function*() {
-      const db = yield* Effect.acquireRelease(
+      const refuse = (error: unknown) =>
+        new StateStoreError({
+          reason: existsSync(options.path)
+            ? `state database ${options.path} cannot be used: ${describe(error)}. Nothing was changed. ` +
+              "To start from empty, run with --reset-state: the file is then moved aside, not deleted."
+            : `state database ${options.path} cannot be created: ${describe(error)}. ` +
+              "Make its folder writable for this user, or choose another with --state-dir."
+        })
+      const { db, statements } = yield* Effect.acquireRelease(
         Effect.gen(function*() {
           try {
             return openChecked(options.path)
           } catch (error) {
-            if (!options.resetIfUnreadable || !existsSync(options.path)) {
-              return yield* new StateStoreError({
-                reason: `state database ${options.path} cannot be used: ${describe(error)}. Nothing was changed. ` +
-                  "To start from empty, run with --reset-state: the file is then moved aside, not deleted."
-              })
-            }
-            const aside = moveAside(options.path)
+            if (!options.resetIfUnreadable || !existsSync(options.path)) return yield* refuse(error)
+            const aside = yield* Effect.try({ try: () => moveAside(options.path), catch: refuse })
             yield* Effect.logWarning("state database was unreadable; moved aside, starting from empty", {
               database: options.path,
               movedTo: aside,
               reason: describe(error)
             })
-            return openChecked(options.path)
+            return yield* Effect.try({ try: () => openChecked(options.path), catch: refuse })
           }
         }),
-        (db) => Effect.sync(() => db.close())
+        ({ db }) => Effect.sync(() => db.close())
       )
-      const upsert = db.prepare(
-        `INSERT INTO resources (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status, paused)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (client, resource) DO UPDATE SET
-           first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
-           timeout_override_minutes = excluded.timeout_override_minutes, payload = excluded.payload,
-           status = excluded.status, paused = excluded.paused`
+      const { upsert, remove, selectAll } = statements
+      let rowsUnreadable = 0
+      yield* liveCounter(
+        "state_rows_unreadable_total",
+        "Rows of state.db skipped at start because they cannot name their resource (logged with their key)",
+        () => rowsUnreadable
       )
-      const remove = db.prepare("DELETE FROM resources WHERE client = ? AND resource = ?")
-      const selectAll = db.prepare(
-        "SELECT client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status, paused FROM resources"
-      )
+
+      const write = (upserts: ReadonlyArray<StoredResource>, deletes: ReadonlyArray<ResourceId>) =>
+        Effect.try({
+          try: (): WriteReport => {
+            const skipped: Array<SkippedRow> = []
+            // One row's failure (a payload JSON cannot express, a value SQLite refuses) is that
+            // row's alone: SQLite undoes only the failed statement and the transaction goes on.
+            const each = (id: ResourceId, run: () => void) => {
+              try {
+                run()
+              } catch (error) {
+                skipped.push({ client: id.client, resource: id.resource, reason: describe(error) })
+              }
+            }
+            db.exec("BEGIN")
+            try {
+              for (const id of deletes) each(id, () => remove.run(id.client, id.resource))
+              for (const row of upserts) {
+                each(row, () =>
+                  upsert.run(
+                    row.client,
+                    row.resource,
+                    row.firstSeenMs ?? null,
+                    row.lastSeenMs ?? null,
+                    row.timeoutOverrideMinutes ?? null,
+                    row.payload === undefined ? null : serializePayload(row.payload),
+                    row.status,
+                    row.paused ? 1 : 0
+                  ))
+              }
+              db.exec("COMMIT")
+            } catch (error) {
+              if (db.isTransaction) db.exec("ROLLBACK")
+              throw error
+            }
+            return skipped.length === 0 ? nothingSkipped : { skipped }
+          },
+          catch: (error) => new StateStoreError({ reason: `cannot write ${options.path}: ${describe(error)}` })
+        })
+
+      const loadAll = Effect.gen(function*() {
+        const raw = yield* Effect.try({
+          try: () => selectAll.all() as Array<Record<string, unknown>>,
+          catch: (error) => new StateStoreError({ reason: `cannot read ${options.path}: ${describe(error)}` })
+        })
+        const rows: Array<StoredResource> = []
+        const rewrite: Array<StoredResource> = []
+        const warnings: Array<string> = []
+        for (const candidate of raw) {
+          try {
+            const decoded = decodeRow(candidate)
+            rows.push(decoded.row)
+            if (decoded.notes.length > 0) rewrite.push(decoded.row)
+            for (const note of decoded.notes) warnings.push(`${rowName(candidate)}: ${note}`)
+          } catch (error) {
+            rowsUnreadable++
+            warnings.push(`${rowName(candidate)}: ${describe(error)}; row skipped, the others are restored`)
+          }
+        }
+        for (const warning of warnings.slice(0, namedRowWarnings)) {
+          yield* Effect.logWarning("state database row", { database: options.path, row: warning })
+        }
+        if (warnings.length > namedRowWarnings) {
+          yield* Effect.logWarning("state database rows: more problems not listed", {
+            database: options.path,
+            more: warnings.length - namedRowWarnings
+          })
+        }
+        // What was left out is written back as left out, so it is reported once, not at every start.
+        // A row that cannot name its resource stays as it is: never delete what an operator may want.
+        if (rewrite.length > 0) yield* Effect.ignore(write(rewrite, []))
+        return rows
+      })
 
       return StateStore.of({
         location: options.path,
-        loadAll: Effect.try({
-          try: () =>
-            (selectAll.all() as Array<Record<string, string | number | null>>).map((row): StoredResource => ({
-              client: String(row["client"]),
-              resource: String(row["resource"]),
-              firstSeenMs: row["first_seen_ms"] === null ? undefined : Number(row["first_seen_ms"]),
-              lastSeenMs: row["last_seen_ms"] === null ? undefined : Number(row["last_seen_ms"]),
-              timeoutOverrideMinutes: row["timeout_override_minutes"] === null ? undefined : Number(row["timeout_override_minutes"]),
-              payload: row["payload"] === null ? undefined : JSON.parse(String(row["payload"])),
-              status: statusFromColumn(row["status"]),
-              paused: row["paused"] === 1
-            })),
-          catch: (error) => new StateStoreError({ reason: `cannot read ${options.path}: ${describe(error)}` })
-        }),
-        write: (upserts, deletes) =>
-          Effect.try({
-            try: (): WriteReport => {
-              const skipped: Array<SkippedRow> = []
-              // One row's failure (a payload JSON cannot express, a value SQLite refuses) is that
-              // row's alone: SQLite undoes only the failed statement and the transaction goes on.
-              const each = (id: ResourceId, write: () => void) => {
-                try {
-                  write()
-                } catch (error) {
-                  skipped.push({ client: id.client, resource: id.resource, reason: describe(error) })
-                }
-              }
-              db.exec("BEGIN")
-              try {
-                for (const id of deletes) each(id, () => remove.run(id.client, id.resource))
-                for (const row of upserts) {
-                  each(row, () =>
-                    upsert.run(
-                      row.client,
-                      row.resource,
-                      row.firstSeenMs ?? null,
-                      row.lastSeenMs ?? null,
-                      row.timeoutOverrideMinutes ?? null,
-                      row.payload === undefined ? null : serializePayload(row.payload),
-                      row.status,
-                      row.paused ? 1 : 0
-                    ))
-                }
-                db.exec("COMMIT")
-              } catch (error) {
-                if (db.isTransaction) db.exec("ROLLBACK")
-                throw error
-              }
-              return skipped.length === 0 ? nothingSkipped : { skipped }
-            },
-            catch: (error) => new StateStoreError({ reason: `cannot write ${options.path}: ${describe(error)}` })
-          })
+        loadAll,
+        write
       })
     })
   )
