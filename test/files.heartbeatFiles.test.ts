@@ -4,21 +4,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ResourceChanges } from "../src/changes/ResourceChanges.ts"
-import type { ClientConfig } from "../src/config/ReceiverConfig.ts"
-import { defaultTiming } from "../src/config/timing.ts"
 import { HeartbeatFiles, layerHeartbeatFiles } from "../src/files/HeartbeatFiles.ts"
-import type { MonitorMoment } from "../src/monitor/MonitorMoment.ts"
+import { fixtureClient, momentAt } from "./support/changeFixtures.ts"
 import { profileFor, resourceKey } from "../src/monitor/ResourceProfile.ts"
 import { deregister, neverHeard, receiveHeartbeat } from "../src/monitor/resourceRules.ts"
 
-const client: ClientConfig = { name: "Client1", token: "never-written", timeoutMinutes: 1, resources: new Map() }
-const momentAt = (nowMs: number): MonitorMoment => ({
-  nowMs,
-  timing: defaultTiming,
-  graceEndsMs: 0,
-  lastHeartbeatAnywhereMs: nowMs,
-  receiver: { name: "receiver.test", origin: "heartbeat_mesh/receiver" }
-})
+const client = fixtureClient
 
 describe("heartbeat files (write-behind, a subscriber of the change stream)", () => {
   const directory = mkdtempSync(join(tmpdir(), "hbm-files-"))

@@ -6,10 +6,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { ResourceChanges } from "../src/changes/ResourceChanges.ts"
-import type { ClientConfig } from "../src/config/ReceiverConfig.ts"
-import { defaultTiming } from "../src/config/timing.ts"
 import { HeartbeatFiles, layerHeartbeatFiles } from "../src/files/HeartbeatFiles.ts"
-import type { MonitorMoment } from "../src/monitor/MonitorMoment.ts"
+import { fixtureClient, momentAt } from "./support/changeFixtures.ts"
 import { profileFor, resourceKey } from "../src/monitor/ResourceProfile.ts"
 import { neverHeard, receiveHeartbeat } from "../src/monitor/resourceRules.ts"
 import { layerSqliteStateStore } from "../src/store/sqliteStateStore.ts"
@@ -58,14 +56,7 @@ const storedResources = (path: string) => {
   }
 }
 
-const client: ClientConfig = { name: "Client1", token: "never-written", timeoutMinutes: 1, resources: new Map() }
-const momentAt = (nowMs: number): MonitorMoment => ({
-  nowMs,
-  timing: defaultTiming,
-  graceEndsMs: 0,
-  lastHeartbeatAnywhereMs: nowMs,
-  receiver: { name: "receiver.test", origin: "heartbeat_mesh/receiver" }
-})
+const client = fixtureClient
 
 /** Publishes the change an actor publishes for a heartbeat carrying `payload`. */
 const heartbeat = (changes: ResourceChanges["Service"], resource: string, payload: Record<string, unknown>, nowMs: number) => {
