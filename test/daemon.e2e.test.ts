@@ -103,7 +103,7 @@ describe("receiver daemon end to end (real process, real ZeroMQ, notify_devilry 
   it("refuses to start on a bad configuration, with the problems", async () => {
     const workspace = makeWorkspace("enabled: false\nclients:\n  A: {token: t, timeout: -1}\n")
     await expect(startDaemon(workspace)).rejects.toThrow(
-      /2 problems, the receiver will not start:\n  - enabled: the receiver is disabled: set `enabled: true` to run it, got false\n  - clients\.A\.timeout: expected a positive number of minutes, got -1/
+      /2 problems, the receiver will not start:\n  - enabled: the receiver is disabled: set `enabled: true` to run it, got false\n  - clients\.A\.timeout: expected a number of minutes from 1\/60 \(one second\) to 525600 \(one year\), got -1/
     )
   })
 })

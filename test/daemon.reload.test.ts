@@ -91,7 +91,7 @@ describe("live reload of receiver.yaml", () => {
       const outcome = yield* reloader.reload("test")
       assert.deepStrictEqual(outcome, {
         applied: false,
-        problems: ["clients.Alpha.timeout: expected a positive number of minutes, got \"soon\""]
+        problems: ["clients.Alpha.timeout: expected a number of minutes from 1/60 (one second) to 525600 (one year), got \"soon\""]
       })
       assert.strictEqual(yield* ingest("beta-token", "b1.example.com"), "accepted")
       const engine = yield* HeartbeatRouter

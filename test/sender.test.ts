@@ -388,12 +388,12 @@ receivers:
       [
         "rx1.port: expected a port number from 1 to 65535, got 99999",
         "rx1.token: is required",
-        "rx1.timeout: expected a positive number of minutes, got \"soon\"",
+        "rx1.timeout: expected a number of minutes from 1/60 (one second) to 525600 (one year), got \"soon\"",
         "rx1.payload.0.cmd: expected a list of strings: the program and its arguments (no shell), got \"echo hi\""
       ].map((p) => `receivers.${p}`)
     ],
     ["enabled: true\n", ["receivers: is required"]],
-    ["enabled: true\nreceivers:\n  rx1: {token: 42}\n", ["receivers.rx1.token: expected a non-empty string (quote tokens that look like numbers), got a number"]],
+    ["enabled: true\nreceivers:\n  rx1: {token: ~}\n", ["receivers.rx1.token: expected a non-empty token, got a null"]],
     ["enabled: true\nreceivers: [a, b]\n", ["receivers: expected a mapping of receiver host names, got [\"a\",\"b\"]"]]
   ])("refuses a bad sender.yaml with every problem, exit 1: %j", async (yaml, problems) => {
     const path = writeSenderConfig(yaml)

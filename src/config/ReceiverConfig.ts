@@ -1,10 +1,11 @@
 import { hostname } from "node:os"
 import { Result, Schema } from "effect"
 import { defaultOrigin, type ReceiverIdentity } from "../domain/Notification.ts"
-import { Severity } from "../domain/Severity.ts"
+import { isKnownSeverity, knownSeverities, Severity } from "../domain/Severity.ts"
 import { defaultTiming, type MonitorTiming } from "./timing.ts"
 import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
+import { expected, nameProblems, numericStringToNumber, oneDaySeconds, oneYearSeconds, seconds, Text, TimeoutMinutes } from "./configValues.ts"
 import { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 import { parseYaml } from "./yamlDocument.ts"
 import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThresholds.ts"
@@ -21,7 +22,14 @@ export interface ResourceConfig {
 
 export interface ClientConfig {
   readonly name: string
+  /** As written in the file (an unquoted `0123` stays "0123"); compared with a heartbeat's token by text. */
   readonly token: string
+  /**
+   * Set when the token is an unquoted YAML integer whose value reads differently (`0123` is 83 to
+   * PyYAML): that value in decimal, which a deployed sender configured the same way sends as a
+   * JSON number. Such a number is accepted for this client too.
+   */
+  readonly tokenNumber?: string
   readonly timeoutMinutes: number
   readonly severity?: Severity
   /** Resources this client is expected to send; keyed by resource name. */
@@ -61,45 +69,21 @@ export interface ReceiverConfig {
   readonly thresholds?: ReceiverThresholds | undefined
 }
 
-const expected = (message: string) => ({ message })
-
-/** A number with one message for every way it can be wrong (not a number, not finite, out of range). */
-const numberExpected = (message: string, range: "positive" | "non-negative") =>
-  Schema.Number.annotate(expected(message)).check(
-    Schema.isFinite(expected(message)),
-    range === "positive"
-      ? Schema.isGreaterThan(0, expected(message))
-      : Schema.isGreaterThanOrEqualTo(0, expected(message))
-  )
-
-const seconds = (range: "positive" | "non-negative") =>
-  numberExpected(`expected a ${range} number of seconds`, range)
-
-const Minutes = numberExpected("expected a positive number of minutes", "positive")
-
-const Text = (what: string) =>
-  Schema.String.annotate(expected(`expected ${what}`)).check(Schema.isMinLength(1, expected(`expected ${what}`)))
-
 const SeverityName = Severity.annotate(expected("expected a severity name, e.g. critical, major, minor or warning"))
 
-const ResourceEntry = Schema.NullOr(
-  Schema.Struct({
-    severity: Schema.optionalKey(SeverityName),
-    environment: Schema.optionalKey(Text("a non-empty string")),
-    service: Schema.optionalKey(Text("a non-empty string")),
-    location: Schema.optionalKey(Text("a non-empty string"))
-  }).annotate(expected("expected a mapping of resource settings (severity, environment, service, location) or {}"))
-)
+const ResourceEntry = Schema.Struct({
+  severity: Schema.optionalKey(SeverityName),
+  environment: Schema.optionalKey(Text("a non-empty string")),
+  service: Schema.optionalKey(Text("a non-empty string")),
+  location: Schema.optionalKey(Text("a non-empty string"))
+})
 
 const ClientEntry = Schema.Struct({
-  token: Text("a non-empty string (quote tokens that look like numbers)"),
-  timeout: Minutes,
+  token: Text("a non-empty token"),
+  timeout: TimeoutMinutes,
   severity: Schema.optionalKey(SeverityName),
-  resources: Schema.optionalKey(
-    Schema.NullOr(
-      Schema.Record(Schema.String, ResourceEntry).annotate(expected("expected a mapping of resource names"))
-    )
-  )
+  // Made a mapping of resource names to mappings beforehand (see `normalizeResources`).
+  resources: Schema.Record(Schema.String, ResourceEntry)
 }).annotate(expected("expected a mapping with token and timeout"))
 
 const listenMessage = 'expected "host:port", e.g. "127.0.0.1:50004" or "[::1]:50004"'
@@ -126,18 +110,18 @@ export const parseListen = (text: string): { host: string; port: number } | unde
 
 const ReceiverYaml = Schema.Struct({
   enabled: Schema.Literal(true).annotate(expected("the receiver is disabled: set `enabled: true` to run it")),
-  notify_devilry_sleep: Schema.optionalKey(seconds("non-negative")),
-  notify_devilry_timeout: Schema.optionalKey(seconds("positive")),
+  notify_devilry_sleep: Schema.optionalKey(seconds("non-negative", oneDaySeconds)),
+  notify_devilry_timeout: Schema.optionalKey(seconds("positive", oneDaySeconds)),
   notify_devilry_cmd: Schema.optionalKey(Text("a command path")),
   queue_threshold: Schema.optionalKey(
     Schema.Int.annotate(expected("expected a positive whole number")).check(
       Schema.isGreaterThan(0, expected("expected a positive whole number"))
     )
   ),
-  check_interval: Schema.optionalKey(seconds("positive")),
-  timeout_jitter: Schema.optionalKey(seconds("non-negative")),
-  grace_period: Schema.optionalKey(seconds("non-negative")),
-  rare_check_interval: Schema.optionalKey(seconds("positive")),
+  check_interval: Schema.optionalKey(seconds("positive", oneYearSeconds)),
+  timeout_jitter: Schema.optionalKey(seconds("non-negative", oneYearSeconds)),
+  grace_period: Schema.optionalKey(seconds("non-negative", oneYearSeconds)),
+  rare_check_interval: Schema.optionalKey(seconds("positive", oneYearSeconds)),
   receiver_name: Schema.optionalKey(Text("a non-empty string")),
   state_dir: Schema.optionalKey(Text("a folder path")),
   http: Schema.optionalKey(HttpEntry),
@@ -166,14 +150,17 @@ const unknownKeys = (value: unknown, known: ReadonlyArray<string>, where: string
       .map((key) => `${where}${key}: unknown setting, ignored`)
     : []
 
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value)
+
 const warningsFor = (raw: unknown): Array<string> => {
   const warnings = unknownKeys(raw, knownKeys.top, "")
   const clients = (raw as { clients?: unknown }).clients
-  if (clients !== null && typeof clients === "object") {
+  if (isMapping(clients)) {
     for (const [name, client] of Object.entries(clients)) {
       warnings.push(...unknownKeys(client, knownKeys.client, `clients.${name}.`))
-      const resources = (client as { resources?: unknown } | null)?.resources
-      if (resources !== null && typeof resources === "object") {
+      const resources = isMapping(client) ? client["resources"] : undefined
+      if (isMapping(resources)) {
         for (const [resource, settings] of Object.entries(resources)) {
           warnings.push(...unknownKeys(settings, knownKeys.resource, `clients.${name}.resources.${resource}.`))
         }
@@ -183,12 +170,90 @@ const warningsFor = (raw: unknown): Array<string> => {
   return warnings
 }
 
-const duplicateTokenProblems = (clients: ReadonlyArray<readonly [string, { readonly token: string }]>) => {
+/**
+ * Brings `clients.*` into the shape the schema checks, the way the deployed receiver reads it:
+ * `resources` missing or null is `{}`; a list of names is those resources with default settings
+ * (the deployed receiver ignored a list, so this is a warning); any other non-mapping counts as `{}`
+ * (a warning); a resource whose settings are not a mapping gets the default settings (a warning);
+ * a timeout written as a string ("5") is that number. Returns a copy; `raw` is not changed.
+ */
+const normalizeClients = (raw: unknown, warnings: Array<string>): unknown => {
+  if (!isMapping(raw) || !isMapping(raw["clients"])) return raw
+  const clients: Record<string, unknown> = {}
+  for (const [name, client] of Object.entries(raw["clients"])) {
+    if (!isMapping(client)) {
+      clients[name] = client
+      continue
+    }
+    const where = `clients.${name}.resources`
+    const given = client["resources"]
+    const resources: Record<string, unknown> = {}
+    if (Array.isArray(given)) {
+      warnings.push(
+        `${where}: a list of names; taken as those resources with default settings ` +
+          "(the deployed receiver ignored a list: with it these resources were not monitored)"
+      )
+      given.forEach((item, index) => {
+        if (typeof item === "string" && item !== "") resources[item] = {}
+        else warnings.push(`${where}.${index}: not a resource name, ignored`)
+      })
+    } else if (isMapping(given)) {
+      for (const [resource, settings] of Object.entries(given)) {
+        if (settings === null || settings === undefined || isMapping(settings)) resources[resource] = settings ?? {}
+        else {
+          warnings.push(`${where}.${resource}: the settings are not a mapping; default settings used`)
+          resources[resource] = {}
+        }
+      }
+    } else if (given !== undefined && given !== null) {
+      warnings.push(`${where}: not a mapping of resource names; no configured resources (as the deployed receiver reads it)`)
+    }
+    clients[name] = { ...client, timeout: numericStringToNumber(client["timeout"]), resources }
+  }
+  return { ...raw, clients }
+}
+
+const severityWarnings = (clients: ReceiverYaml["clients"]): Array<string> => {
+  const warnings: Array<string> = []
+  const check = (severity: string | undefined, where: string) => {
+    if (severity !== undefined && !isKnownSeverity(severity)) {
+      warnings.push(
+        `${where}: "${severity}" is not a severity alerta knows (${knownSeverities.join(", ")}); passed on as written`
+      )
+    }
+  }
+  for (const [name, client] of Object.entries(clients ?? {})) {
+    check(client.severity, `clients.${name}.severity`)
+    for (const [resource, settings] of Object.entries(client.resources)) {
+      check(settings.severity, `clients.${name}.resources.${resource}.severity`)
+    }
+  }
+  return warnings
+}
+
+/** Client and resource names that no heartbeat could ever carry (control, bidi, lone surrogates). */
+const namingProblems = (clients: ReceiverYaml["clients"]): Array<string> => {
+  const problems = nameProblems(Object.keys(clients ?? {}), (name) => `clients.${name}`)
+  for (const [name, client] of Object.entries(clients ?? {})) {
+    problems.push(...nameProblems(client.resources === undefined ? [] : Object.keys(client.resources), (resource) => `clients.${name}.resources.${resource}`))
+  }
+  return problems
+}
+
+/**
+ * Two clients may not share a token: neither as written nor as the number a deployed sender would
+ * send for it (`0123` and `83` are the same token to PyYAML).
+ */
+const duplicateTokenProblems = (
+  clients: ReadonlyArray<readonly [string, { readonly token: string }]>,
+  numberOf: (name: string) => string | undefined
+) => {
   const owners = new Map<string, string>()
   const problems: Array<string> = []
   for (const [name, client] of clients) {
-    const owner = owners.get(client.token)
-    if (owner === undefined) owners.set(client.token, name)
+    const forms = [client.token, numberOf(name)].filter((form) => form !== undefined)
+    const owner = forms.map((form) => owners.get(form)).find((found) => found !== undefined)
+    if (owner === undefined) for (const form of forms) owners.set(form, name)
     else problems.push(`clients.${name}.token: the same token as client ${owner}; every client needs its own token`)
   }
   return problems
@@ -199,7 +264,12 @@ const httpSettings = (http: { listen?: string; admin_token?: string; read_token?
   return { host: listen.host, port: listen.port, adminToken: http.admin_token, readToken: http.read_token }
 }
 
-const toConfig = (yaml: ReceiverYaml, warnings: ReadonlyArray<string>, host: string): ReceiverConfig => {
+const toConfig = (
+  yaml: ReceiverYaml,
+  warnings: ReadonlyArray<string>,
+  host: string,
+  tokenNumberOf: (name: string) => string | undefined
+): ReceiverConfig => {
   const ms = (value: number | undefined, fallback: number) => value === undefined ? fallback : value * 1000
   const timing: MonitorTiming = {
     checkIntervalMs: ms(yaml.check_interval, defaultTiming.checkIntervalMs),
@@ -207,13 +277,17 @@ const toConfig = (yaml: ReceiverYaml, warnings: ReadonlyArray<string>, host: str
     graceMs: ms(yaml.grace_period, defaultTiming.graceMs),
     rareCheckIntervalMs: ms(yaml.rare_check_interval, defaultTiming.rareCheckIntervalMs)
   }
-  const clients = Object.entries(yaml.clients ?? {}).map(([name, client]): ClientConfig => ({
-    name,
-    token: client.token,
-    timeoutMinutes: client.timeout,
-    ...(client.severity === undefined ? {} : { severity: client.severity }),
-    resources: new Map(Object.entries(client.resources ?? {}).map(([resource, settings]) => [resource, settings ?? {}]))
-  }))
+  const clients = Object.entries(yaml.clients ?? {}).map(([name, client]): ClientConfig => {
+    const tokenNumber = tokenNumberOf(name)
+    return {
+      name,
+      token: client.token,
+      ...(tokenNumber === undefined || tokenNumber === client.token ? {} : { tokenNumber }),
+      timeoutMinutes: client.timeout,
+      ...(client.severity === undefined ? {} : { severity: client.severity }),
+      resources: new Map(Object.entries(client.resources))
+    }
+  })
   return {
     timing,
     receiver: { name: yaml.receiver_name ?? host, origin: yaml.origin ?? defaultOrigin },
@@ -231,27 +305,50 @@ const toConfig = (yaml: ReceiverYaml, warnings: ReadonlyArray<string>, host: str
 
 const decodeReceiverYaml = Schema.decodeUnknownResult(ReceiverYaml)
 
+// Where receiver.yaml holds text: an unquoted number or boolean there keeps the text written.
+const textPaths = [
+  ["clients", "*", "token"],
+  ["clients", "*", "severity"],
+  ["clients", "*", "resources", "*"],
+  ...["severity", "environment", "service", "location"].map((key) => ["clients", "*", "resources", "*", key]),
+  ["receiver_name"],
+  ["origin"],
+  ["notify_devilry_cmd"],
+  ["state_dir"],
+  ["http", "admin_token"],
+  ["http", "read_token"]
+]
+
 /**
- * Validates receiver.yaml text. Every problem is listed at once, each with its path and what was
- * expected; the result is either a complete configuration or the full list of problems.
+ * Validates receiver.yaml text, read as the deployed receiver reads it (PyYAML, YAML 1.1). Every
+ * problem is listed at once, each with its path and what was expected; the result is either a
+ * complete configuration or the full list of problems.
  */
 export const parseReceiverConfig = (
   text: string,
   host: string = hostname()
 ): Result.Result<ReceiverConfig, ReadonlyArray<string>> => {
-  const parsed = parseYaml(text)
+  const parsed = parseYaml(text, { textAt: textPaths })
   if (parsed.errors.length > 0) return Result.fail(parsed.errors)
-  const decoded = decodeReceiverYaml(parsed.value, { errors: "all" })
-  const thresholds = parseReceiverThresholds(parsed.value)
+  const warnings = [...parsed.warnings]
+  const raw = normalizeClients(parsed.value, warnings)
+  const decoded = decodeReceiverYaml(raw, { errors: "all" })
+  const thresholds = parseReceiverThresholds(raw)
   if (Result.isFailure(decoded) || Result.isFailure(thresholds)) {
     return Result.fail([
-      ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, parsed.value) : []),
+      ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, raw) : []),
       ...(Result.isFailure(thresholds) ? thresholds.failure : [])
     ])
   }
-  const duplicates = duplicateTokenProblems(Object.entries(decoded.success.clients ?? {}))
-  if (duplicates.length > 0) return Result.fail(duplicates)
-  return Result.succeed({ ...toConfig(decoded.success, warningsFor(parsed.value), host), thresholds: thresholds.success })
+  const yaml = decoded.success
+  const tokenNumberOf = (name: string) => parsed.integerAt(["clients", name, "token"])
+  const problems = [
+    ...namingProblems(yaml.clients),
+    ...duplicateTokenProblems(Object.entries(yaml.clients ?? {}), tokenNumberOf)
+  ]
+  if (problems.length > 0) return Result.fail(problems)
+  warnings.push(...warningsFor(parsed.value), ...severityWarnings(yaml.clients))
+  return Result.succeed({ ...toConfig(yaml, warnings, host, tokenNumberOf), thresholds: thresholds.success })
 }
 
 /** Reads and validates a receiver.yaml file. */

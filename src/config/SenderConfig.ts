@@ -3,6 +3,7 @@ import * as Schema from "effect/Schema"
 import { loadConfigFile } from "./configFile.ts"
 import { defaultReceiverPort, defaultSendTimeoutSeconds } from "../support/zmqEndpoint.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
+import { expected, nameProblems, numericStringToNumber, oneDaySeconds, seconds, Text, TimeoutMinutes } from "./configValues.ts"
 import { parseYaml } from "./yamlDocument.ts"
 import { parseSenderPlugins, type SenderPlugins } from "./senderPlugins.ts"
 
@@ -18,7 +19,14 @@ export interface PayloadCommand {
 export interface SenderTarget {
   readonly host: string
   readonly port: number
+  /** As written in the file. */
   readonly token: string
+  /**
+   * Set when the token is an unquoted YAML integer (`12345`, `0123`): its value in decimal. The
+   * deployed sender sends such a token as a JSON number and the deployed receiver compares it as a
+   * number, so ours sends it the same way.
+   */
+  readonly tokenNumber?: string
   /** Undefined: this host's name. */
   readonly resource: string | undefined
   /** Minutes; overrides the client's default on the receiver. */
@@ -35,18 +43,9 @@ export interface SenderConfig {
   readonly receivers: ReadonlyArray<SenderTarget>
   /** `plugins:`, `thresholds:`, `state_file:` (issue 20); undefined without `plugins:`. */
   readonly plugins?: SenderPlugins | undefined
+  /** What PyYAML accepts silently but the operator may want to know (duplicate keys); logged at debug level. */
+  readonly warnings?: ReadonlyArray<string>
 }
-
-const expected = (message: string) => ({ message })
-
-const positive = (message: string) =>
-  Schema.Number.annotate(expected(message)).check(
-    Schema.isFinite(expected(message)),
-    Schema.isGreaterThan(0, expected(message))
-  )
-
-const Text = (what: string) =>
-  Schema.String.annotate(expected(`expected ${what}`)).check(Schema.isMinLength(1, expected(`expected ${what}`)))
 
 const Flag = Schema.Boolean.annotate(expected("expected true or false"))
 
@@ -59,14 +58,14 @@ const CommandEntry = Schema.Struct({
   cmd: Schema.NonEmptyArray(Text("a non-empty string")).annotate(
     expected("expected a list of strings: the program and its arguments (no shell)")
   ),
-  timeout: Schema.optionalKey(positive("expected a positive number of seconds"))
+  timeout: Schema.optionalKey(seconds("positive", oneDaySeconds))
 }).annotate(expected("expected a mapping with name and cmd"))
 
 const ReceiverEntry = Schema.Struct({
   port: Schema.optionalKey(Port),
-  token: Text("a non-empty string (quote tokens that look like numbers)"),
+  token: Text("a non-empty token"),
   resource: Schema.optionalKey(Text("a non-empty string")),
-  timeout: Schema.optionalKey(positive("expected a positive number of minutes")),
+  timeout: Schema.optionalKey(TimeoutMinutes),
   uptime_payload: Schema.optionalKey(Flag),
   payload: Schema.optionalKey(
     Schema.NullOr(Schema.Array(CommandEntry).annotate(expected("expected a list of {name, cmd} entries")))
@@ -77,7 +76,7 @@ const SenderYaml = Schema.Struct({
   // Anything but true means "disabled": checked before the rest, so it is never an error.
   enabled: Schema.optionalKey(Schema.Unknown),
   tmp_file_check: Schema.optionalKey(Flag),
-  send_timeout: Schema.optionalKey(positive("expected a positive number of seconds")),
+  send_timeout: Schema.optionalKey(seconds("positive", oneDaySeconds)),
   receivers: Schema.Record(Schema.String, ReceiverEntry).annotate(expected("expected a mapping of receiver host names"))
 }).annotate(expected("expected a mapping of sender settings"))
 
@@ -86,14 +85,42 @@ const decodeSenderYaml = Schema.decodeUnknownResult(SenderYaml)
 /** `enabled` is anything but true: the sender exits 0 quietly (SPEC 4). */
 export const disabledConfig: SenderConfig = { enabled: false, tmpFileCheck: false, sendTimeoutSeconds: 0, receivers: [] }
 
-/** Validates sender.yaml text; every problem is listed with its path and what was expected. */
+// Where sender.yaml holds text: an unquoted number or boolean there keeps the text written.
+const textPaths = [
+  ["receivers", "*", "token"],
+  ["receivers", "*", "resource"],
+  ["receivers", "*", "payload", "*", "name"],
+  ["receivers", "*", "payload", "*", "cmd", "*"]
+]
+
+/** A timeout written as a string ("5") is that number, as the deployed receiver's `int()` takes it. */
+const normalizeTimeouts = (raw: unknown): unknown => {
+  const receivers = (raw as { receivers?: unknown }).receivers
+  if (receivers === null || typeof receivers !== "object" || Array.isArray(receivers)) return raw
+  return {
+    ...raw as object,
+    receivers: Object.fromEntries(Object.entries(receivers).map(([host, entry]) => [
+      host,
+      entry !== null && typeof entry === "object" && "timeout" in entry
+        ? { ...entry, timeout: numericStringToNumber(entry.timeout) }
+        : entry
+    ]))
+  }
+}
+
+/**
+ * Validates sender.yaml text, read as the deployed sender reads it (PyYAML, YAML 1.1: a duplicate
+ * key keeps its last value, so the deployed example's second block wins); every problem is listed
+ * with its path and what was expected.
+ */
 export const parseSenderConfig = (text: string): Result.Result<SenderConfig, ReadonlyArray<string>> => {
-  const parsed = parseYaml(text)
+  const parsed = parseYaml(text, { textAt: textPaths })
   if (parsed.errors.length > 0) return Result.fail(parsed.errors)
-  const raw = parsed.value
-  if (raw !== null && typeof raw === "object" && (raw as { enabled?: unknown }).enabled !== true) {
+  // `enabled` must be exactly true (YAML 1.1: also yes, on, True); anything else: exit 0 quietly.
+  if (parsed.value !== null && typeof parsed.value === "object" && (parsed.value as { enabled?: unknown }).enabled !== true) {
     return Result.succeed(disabledConfig)
   }
+  const raw = normalizeTimeouts(parsed.value)
   const decoded = decodeSenderYaml(raw, { errors: "all" })
   const plugins = parseSenderPlugins(raw)
   if (Result.isFailure(decoded) || Result.isFailure(plugins)) {
@@ -103,24 +130,33 @@ export const parseSenderConfig = (text: string): Result.Result<SenderConfig, Rea
     ])
   }
   const yaml = decoded.success
+  const problems = Object.entries(yaml.receivers).flatMap(([host, entry]) =>
+    entry.resource === undefined ? [] : nameProblems([entry.resource], () => `receivers.${host}.resource`)
+  )
+  if (problems.length > 0) return Result.fail(problems)
   return Result.succeed({
     enabled: true,
     tmpFileCheck: yaml.tmp_file_check ?? true,
     sendTimeoutSeconds: yaml.send_timeout ?? defaultSendTimeoutSeconds,
-    receivers: Object.entries(yaml.receivers).map(([host, entry]): SenderTarget => ({
-      host,
-      port: entry.port ?? defaultReceiverPort,
-      token: entry.token,
-      resource: entry.resource,
-      timeoutMinutes: entry.timeout,
-      uptimePayload: entry.uptime_payload ?? true,
-      payload: (entry.payload ?? []).map((command) => ({
-        name: command.name,
-        cmd: command.cmd,
-        timeoutSeconds: command.timeout ?? defaultCommandTimeoutSeconds
-      }))
-    })),
-    plugins: plugins.success
+    receivers: Object.entries(yaml.receivers).map(([host, entry]): SenderTarget => {
+      const tokenNumber = parsed.integerAt(["receivers", host, "token"])
+      return {
+        host,
+        port: entry.port ?? defaultReceiverPort,
+        token: entry.token,
+        ...(tokenNumber === undefined ? {} : { tokenNumber }),
+        resource: entry.resource,
+        timeoutMinutes: entry.timeout,
+        uptimePayload: entry.uptime_payload ?? true,
+        payload: (entry.payload ?? []).map((command) => ({
+          name: command.name,
+          cmd: command.cmd,
+          timeoutSeconds: command.timeout ?? defaultCommandTimeoutSeconds
+        }))
+      }
+    }),
+    plugins: plugins.success,
+    warnings: parsed.warnings
   })
 }
 

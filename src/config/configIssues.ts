@@ -15,8 +15,11 @@ const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): { found: bool
   return { found: true, value: current }
 }
 
+const article = (kind: string) => `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}`
+
 const describeValue = (value: unknown): string => {
   if (value === null || value === undefined) return "nothing"
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value)
   const json = JSON.stringify(value)
   if (json === undefined) return String(value)
   return json.length > 60 ? `${json.slice(0, 57)}...` : json
@@ -35,7 +38,7 @@ export const describeSchemaIssues = (error: SchemaError, input: unknown): Array<
     const actual = valueAt(input, path)
     if (!actual.found) return `${where}: ${message === "missing key" ? "is required" : message}`
     const got = typeof lastKey === "string" && secretKeys.has(lastKey)
-      ? `a ${actual.value === null ? "null" : typeof actual.value}`
+      ? `${article(actual.value === null ? "null" : typeof actual.value)}`
       : describeValue(actual.value)
     return `${where}: ${message}, got ${got}`
   })

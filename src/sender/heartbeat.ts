@@ -1,5 +1,9 @@
 import type { SenderTarget } from "../config/SenderConfig.ts"
 
+// JSON.rawJSON (Node 21+, not in the ES2024 lib types): puts a number's digits into JSON.stringify
+// as written, beyond what a float holds (12345678901234567890).
+const rawJson = (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON
+
 /**
  * The wire heartbeat (SPEC 1) for one receiver, field for field what the deployed sender sends:
  * `token`, `resource`, `timeout` in minutes when configured, `payload` with `uptime` (whole
@@ -22,7 +26,9 @@ export const buildHeartbeat = (
     payload["checks"] = plugins.checks
   }
   return {
-    token: target.token,
+    // An unquoted all-digit YAML token goes out as a JSON number, as the deployed sender sends it
+    // (the deployed receiver compares it as a number).
+    token: target.tokenNumber === undefined ? target.token : rawJson(target.tokenNumber),
     resource: target.resource ?? hostName,
     ...(target.timeoutMinutes === undefined ? {} : { timeout: target.timeoutMinutes }),
     payload

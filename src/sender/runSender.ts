@@ -115,6 +115,8 @@ export const runSender = (options: SenderRunOptions) =>
     }
 
     const config = yield* configFor(options)
+    // Duplicate keys and the like: debug only, since cron mails whatever a run prints.
+    for (const warning of config.warnings ?? []) yield* Effect.logDebug("sender.yaml", { warning })
     if (!config.enabled) {
       yield* Effect.logDebug("sender is disabled in its configuration; nothing sent")
       return { disabled: true, deliveries: [], printed: [] } satisfies SenderReport
