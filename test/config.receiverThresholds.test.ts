@@ -56,7 +56,7 @@ clients:
       a: { thresholds: { cpu.percent: { operator: "~" } } }
 `, "rx")
     expect(parsed).toEqual(Result.fail([
-      "clients.Web.timeout: expected a positive number of minutes, got 0",
+      "clients.Web.timeout: expected a number of minutes from 1/60 (one second) to 525600 (one year), got 0",
       "threshold_sets.linux.memory.percent.warning: expected a number, got \"lots\"",
       "clients.Web.resources.a.thresholds.cpu.percent.operator: expected one of > >= < <= == != nagios, got \"~\""
     ]))

@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { isUsableTimeout, maxTimeoutMinutes, numberFrom } from "../domain/Timeout.ts"
 import { describeNameProblem, nameProblem, printableName } from "../domain/Names.ts"
 
