@@ -98,13 +98,13 @@ http:
   })
 
   it("lists every problem and exits 1", async () => {
-    const path = tempFile("receiver.yaml", "enabled: true\nclients:\n  A:\n    token: 5\n    timeout: abc\n")
+    const path = tempFile("receiver.yaml", "enabled: true\nclients:\n  A:\n    token: \"\"\n    timeout: abc\n")
     expect(await runCli(["check-config", path])).toEqual({
       code: 1,
       stdout: "",
       stderr: `${path}: 2 problems:\n` +
-        "  - clients.A.token: expected a non-empty string (quote tokens that look like numbers), got a number\n" +
-        "  - clients.A.timeout: expected a positive number of minutes, got \"abc\"\n"
+        "  - clients.A.token: expected a non-empty token, got a string\n" +
+        "  - clients.A.timeout: expected a number of minutes from 1/60 (one second) to 525600 (one year), got \"abc\"\n"
     })
   })
 })

@@ -89,7 +89,8 @@ export const startDaemon = async (
     port,
     stderr: () => stderr,
     stdoutNotifications: () =>
-      stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)),
+      // Complete lines only: the last one may still be being written.
+      stdout.split("\n").slice(0, -1).filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)),
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null) child.kill(signal)
       return exited
