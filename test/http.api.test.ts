@@ -206,8 +206,15 @@ describe("status API over real HTTP (daemon process)", () => {
     await readUntil("event: ready")
     await push.heartbeat("http-token-two", "feed.example.com")
     await readUntil('"resource":"feed.example.com"')
-    expect(text).toMatch(/event: notification\ndata: \{"seq":\d+,"at":"[^"]+","severity":"informational","event":"heartbeat_mesh_heartbeat_new"/)
+    expect(text).toMatch(/id: \d+\nevent: notification\ndata: \{"seq":\d+,"at":"[^"]+","severity":"informational","event":"heartbeat_mesh_heartbeat_new"/)
     await readUntil("event: heartbeats")
+    // The server's status comes with each heartbeat: the page never computes it.
+    expect(text).toMatch(/event: heartbeats\ndata: \[.*\{"client":"Client2","resource":"feed.example.com","at":"[^"]+","status":"alive","deadline":"[^"]+"\}/)
+    // Other changes arrive as whole views: a pause through the API.
+    expect((await post("/api/resources/Client2/feed.example.com/pause", "admin-secret")).status).toBe(200)
+    await readUntil("event: resources")
+    await readUntil('"status":"paused"')
+    expect(text).toMatch(/event: resources\ndata: \[\{"client":"Client2","resource":"feed.example.com","status":"paused",/)
     controller.abort()
   })
 })

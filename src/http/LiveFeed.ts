@@ -1,26 +1,49 @@
 import { Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
-import { ResourceChanges } from "../changes/ResourceChanges.ts"
+import { Sse } from "effect/encoding"
+import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChanges.ts"
 import { type JournalEntry, NotificationJournal } from "../notify/NotificationJournal.ts"
+import { viewOf } from "./resourceView.ts"
 
 interface Subscriber {
-  /** Latest heartbeat per resource since the last tick: a busy fleet cannot flood a browser. */
-  readonly heartbeats: Map<string, { client: string; resource: string; at: string }>
+  /** Latest heartbeat change per resource since the last tick: a busy fleet cannot flood a browser. */
+  readonly heard: Map<string, ResourceChanged>
+  /** Latest other change per resource since the last tick (went stale, paused, removed, ...). */
+  readonly changed: Map<string, ResourceChanged>
   readonly notifications: Queue.Queue<JournalEntry>
 }
 
-/** Heartbeats are batched per subscriber and sent this often. */
+/** Changes are batched per subscriber and sent this often. */
 const tickMs = 1000
-/** A comment line this often keeps proxies from closing an idle stream. */
+/** A comment line this often keeps proxies from closing an idle stream (SSE comments are not events). */
 const keepAliveTicks = 15
+const keepAlive = ": keep-alive\n\n"
 const encoder = new TextEncoder()
 
-const sse = (event: string, data: unknown) => encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+const event = (name: string, data: unknown, id?: string) =>
+  Sse.encoder.write({ _tag: "Event", event: name, id, data: JSON.stringify(data) })
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
+
+/** A heard resource: when, and its status and deadline as the server computes them. */
+const heartbeatItem = ({ profile, after, moment }: ResourceChanged) => {
+  const view = viewOf(profile, after!, moment)
+  return { client: view.client, resource: view.resource, at: view.lastSeen, status: view.status, deadline: view.deadline }
+}
+
+/** A resource whose status or settings changed otherwise, or that is gone. */
+const resourceItem = ({ profile, after, moment }: ResourceChanged) =>
+  after === undefined ? { client: profile.client, resource: profile.resource, removed: true } : viewOf(profile, after, moment)
+
+const notificationItem = (entry: JournalEntry) => ({ seq: entry.seq, at: iso(entry.atMs), ...entry.notification })
 
 /**
- * The live feed (Server-Sent Events) of heartbeats and notifications: a subscriber of the change
- * stream and of the notification journal. With no browser watching, a change costs one size
- * check; each browser gets heartbeats coalesced per resource once a second and notifications as
- * they are decided (the newest 1,000 if it falls behind).
+ * The live feed (Server-Sent Events, encoded by effect's `Sse` encoder): a subscriber of the
+ * change stream and of the notification journal. With no browser watching, a change costs one
+ * size check. Each browser gets, once a second, the resources heard since the last tick
+ * (`heartbeats`) and the resources that changed otherwise (`resources`: went stale, paused,
+ * resumed, deregistered, reconfigured), each with the status the server computed (`statusOf`),
+ * and notifications as they are decided (`notification`, id = journal seq; the newest 1,000 if
+ * it falls behind).
  */
 export class LiveFeed extends Context.Service<LiveFeed, {
   /** One browser's SSE byte stream; it stops being fed when the stream's scope closes. */
@@ -35,10 +58,17 @@ export const layerLiveFeed = Layer.effect(
 
     const changes = yield* ResourceChanges
     yield* changes.subscribe((change) => {
-      if (subscribers.size === 0 || change.cause !== "heartbeat" || change.after === undefined) return
-      const { client, resource } = change.profile
-      const item = { client, resource, at: new Date(change.moment.nowMs).toISOString() }
-      for (const subscriber of subscribers) subscriber.heartbeats.set(change.key, item)
+      if (subscribers.size === 0 || change.cause === "rare_check" || change.cause === "restore") return
+      const heard = change.cause === "heartbeat" && change.after !== undefined
+      for (const subscriber of subscribers) {
+        if (heard) {
+          subscriber.heard.set(change.key, change)
+          subscriber.changed.delete(change.key)
+        } else {
+          subscriber.changed.set(change.key, change)
+          subscriber.heard.delete(change.key)
+        }
+      }
     })
 
     const journal = yield* NotificationJournal
@@ -48,26 +78,36 @@ export const layerLiveFeed = Layer.effect(
     yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
 
     const subscribe = Effect.gen(function*() {
-      const subscriber: Subscriber = { heartbeats: new Map(), notifications: yield* Queue.sliding<JournalEntry>(1000) }
+      const subscriber: Subscriber = {
+        heard: new Map(),
+        changed: new Map(),
+        notifications: yield* Queue.sliding<JournalEntry>(1000)
+      }
       subscribers.add(subscriber)
       yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
       let ticks = 0
       const batches = Stream.tick(tickMs).pipe(
         Stream.map(() => {
           ticks++
-          if (subscriber.heartbeats.size > 0) {
-            const items = [...subscriber.heartbeats.values()]
-            subscriber.heartbeats.clear()
-            return sse("heartbeats", items)
+          let text = ""
+          if (subscriber.heard.size > 0) {
+            text += event("heartbeats", [...subscriber.heard.values()].map(heartbeatItem))
+            subscriber.heard.clear()
           }
-          return ticks % keepAliveTicks === 0 ? encoder.encode(": keep-alive\n\n") : new Uint8Array(0)
+          if (subscriber.changed.size > 0) {
+            text += event("resources", [...subscriber.changed.values()].map(resourceItem))
+            subscriber.changed.clear()
+          }
+          if (text === "" && ticks % keepAliveTicks === 0) text = keepAlive
+          return text
         })
       )
       const notifications = Stream.fromQueue(subscriber.notifications).pipe(
-        Stream.map((entry) => sse("notification", { seq: entry.seq, at: new Date(entry.atMs).toISOString(), ...entry.notification }))
+        Stream.map((entry) => event("notification", notificationItem(entry), String(entry.seq)))
       )
-      return Stream.concat(Stream.make(sse("ready", {})), Stream.merge(batches, notifications)).pipe(
-        Stream.filter((chunk) => chunk.length > 0)
+      return Stream.concat(Stream.make(event("ready", {})), Stream.merge(batches, notifications)).pipe(
+        Stream.filter((text) => text.length > 0),
+        Stream.map((text) => encoder.encode(text))
       )
     })
 

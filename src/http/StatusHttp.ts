@@ -88,7 +88,7 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
           const views = []
           for (const actor of supervisor.actors()) {
             if (client !== null && actor.profile.client !== client) continue
-            const view = viewOf(actor, now)
+            const view = viewOf(actor.profile, actor.state, now)
             if (status !== null && view.status !== status) continue
             views.push(view)
           }
@@ -103,7 +103,7 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
           const actor = supervisor.find(params["client"] ?? "", params["resource"] ?? "")
           if (actor === undefined) return jsonError(404, "no such resource")
           return HttpServerResponse.jsonUnsafe({
-            ...viewOf(actor, moment()),
+            ...viewOf(actor.profile, actor.state, moment()),
             payload: actor.state.payload ?? null,
             checks: checkAlerts.checksOf(actor.profile.client, actor.profile.resource).map((check) => ({
               name: check.name,

@@ -1,6 +1,6 @@
-import type { ResourceActor } from "../actors/ResourceActor.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
-import { deadlineOf, timeoutMsOf } from "../monitor/resourceRules.ts"
+import type { ResourceProfile } from "../monitor/ResourceProfile.ts"
+import { deadlineOf, type ResourceState, timeoutMsOf } from "../monitor/resourceRules.ts"
 import { type ResourceStatus, statusOf } from "../monitor/resourceStatus.ts"
 
 /** One resource as the API and the dashboard show it. */
@@ -22,17 +22,17 @@ export interface ResourceView {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
 
-export const viewOf = (actor: ResourceActor, moment: MonitorMoment): ResourceView => ({
-  client: actor.profile.client,
-  resource: actor.profile.resource,
-  status: statusOf(actor.state, actor.profile, moment),
-  configured: actor.profile.configured,
-  severity: actor.profile.severity,
-  service: actor.profile.service,
-  environment: actor.profile.environment ?? null,
-  location: actor.profile.location ?? null,
-  firstSeen: iso(actor.state.firstSeenMs),
-  lastSeen: iso(actor.state.lastSeenMs),
-  deadline: iso(deadlineOf(actor.state, actor.profile, moment)),
-  timeoutSeconds: timeoutMsOf(actor.state, actor.profile) / 1000
+export const viewOf = (profile: ResourceProfile, state: ResourceState, moment: MonitorMoment): ResourceView => ({
+  client: profile.client,
+  resource: profile.resource,
+  status: statusOf(state, profile, moment),
+  configured: profile.configured,
+  severity: profile.severity,
+  service: profile.service,
+  environment: profile.environment ?? null,
+  location: profile.location ?? null,
+  firstSeen: iso(state.firstSeenMs),
+  lastSeen: iso(state.lastSeenMs),
+  deadline: iso(deadlineOf(state, profile, moment)),
+  timeoutSeconds: timeoutMsOf(state, profile) / 1000
 })

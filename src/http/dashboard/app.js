@@ -1,11 +1,13 @@
 // heartbeat-mesh dashboard: plain JavaScript, served by the receiver itself (no CDN, no build).
 // Reads /api/resources and /api/events, then follows /api/feed (Server-Sent Events) for live
-// heartbeats and notifications. A read token, if the receiver needs one, comes from #token=... in the URL.
+// heartbeats, status changes and notifications. Every status shown is the server's (statusOf): the
+// page never decides staleness itself. A read token, if the receiver needs one, comes from
+// #token=... in the URL.
 "use strict"
 
 const token = new URLSearchParams(location.hash.slice(1)).get("token")
 const headers = token ? { Authorization: `Bearer ${token}` } : {}
-const resources = new Map() // "client\u0000resource" -> view (+ span: deadline - lastSeen, ms)
+const resources = new Map() // "client\u0000resource" -> view, as the server sent it
 const statuses = ["alive", "stale", "not_registered", "paused"]
 const $ = (selector) => document.querySelector(selector)
 const keyOf = (view) => `${view.client}\u0000${view.resource}`
@@ -18,15 +20,8 @@ function human(ms) {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`
 }
 
-/** The status shown now: a live resource turns stale on the page when its deadline passes. */
-function currentStatus(view, now) {
-  if (view.status === "alive" && view.deadline && Date.parse(view.deadline) <= now) return "stale"
-  return view.status
-}
-
 function remember(view) {
-  const span = view.deadline && view.lastSeen ? Date.parse(view.deadline) - Date.parse(view.lastSeen) : undefined
-  resources.set(keyOf(view), { ...view, span })
+  resources.set(keyOf(view), view)
 }
 
 async function getJson(path) {
@@ -55,7 +50,7 @@ function render() {
   const counts = Object.fromEntries(statuses.map((s) => [s, 0]))
   const rows = []
   for (const view of resources.values()) {
-    const status = currentStatus(view, now)
+    const status = view.status
     counts[status]++
     if (statusFilter && status !== statusFilter) continue
     if (clientFilter && view.client !== clientFilter) continue
@@ -176,14 +171,22 @@ function onFeedEvent(type, data) {
   if (type === "heartbeats") {
     let unknown = false
     for (const beat of data) {
-      const view = resources.get(`${beat.client}\u0000${beat.resource}`)
+      const view = resources.get(keyOf(beat))
       if (!view) { unknown = true; continue }
       view.lastSeen = beat.at
-      if (view.span !== undefined) view.deadline = new Date(Date.parse(beat.at) + view.span).toISOString()
-      if (view.status !== "paused") view.status = "alive"
+      view.status = beat.status
+      view.deadline = beat.deadline
     }
     if (unknown) refreshSoon()
     if (shown && data.some((beat) => beat.client === shown.client && beat.resource === shown.resource)) refreshDetail().catch(showError)
+    render()
+  } else if (type === "resources") {
+    // Went stale, paused, resumed, reconfigured (a whole view), or gone.
+    for (const item of data) {
+      if (item.removed) resources.delete(keyOf(item))
+      else remember(item)
+    }
+    render()
   } else if (type === "notification") {
     addEvent(data)
     refreshSoon()
