@@ -108,6 +108,11 @@ describe("status API over real HTTP (daemon process)", () => {
     expect((await post("/api/resources/Client2/steady.example.com/pause", "wrong")).status).toBe(401)
     expect((await post("/api/resources/Client2/steady.example.com/pause", "http-token-two")).status).toBe(401)
     expect((await post("/api/resources/Client2/steady.example.com/explode", "admin-secret")).status).toBe(404)
+    // Every error answer is { error: <sentence> }, whatever its status.
+    expect(await json(get("/api/resources/Client2/nope"))).toEqual({ error: "no such resource" })
+    expect(await json(post("/api/resources/Client2/steady.example.com/pause"))).toEqual({ error: "admin token required (Authorization: Bearer ...)" })
+    expect(await json(post("/api/resources/Client2/steady.example.com/explode", "admin-secret")))
+      .toEqual({ error: 'unknown action "explode": use deregister, pause or resume' })
     const paused = await post("/api/resources/Client2/steady.example.com/pause", "admin-secret")
     expect(await paused.json()).toEqual({ ok: true, action: "pause", client: "Client2", resource: "steady.example.com" })
     expect((await json(get("/api/resources/Client2/steady.example.com"))).status).toBe("paused")
@@ -190,6 +195,29 @@ describe("status API over real HTTP (daemon process)", () => {
     expect(samples.get("heartbeat_mesh_heartbeat_files_errors_total")).toBe(0)
   })
 
+  it("serves the OpenAPI document of the REST API, generated from its typed definition", async () => {
+    const response = await get("/api/openapi.json")
+    expect(response.status).toBe(200)
+    const document = await response.json()
+    expect(document.openapi).toMatch(/^3\./)
+    expect(document.info.title).toBe("heartbeat-mesh receiver")
+    expect(Object.keys(document.paths).sort()).toEqual([
+      "/api/events",
+      "/api/resources",
+      "/api/resources/{client}/{resource}",
+      "/api/resources/{client}/{resource}/{action}",
+      "/readyz"
+    ])
+    expect(Object.keys(document.paths["/api/resources"].get.responses).sort()).toEqual(["200", "400", "401"])
+    expect(Object.keys(document.paths["/api/resources/{client}/{resource}/{action}"].post.responses).sort())
+      .toEqual(["200", "401", "403", "404"])
+    const resource = JSON.stringify(document.components.schemas.Resource)
+    for (const field of ["client", "resource", "status", "configured", "severity", "service", "environment", "location", "firstSeen", "lastSeen", "deadline", "timeoutSeconds"]) {
+      expect(resource).toContain(`"${field}"`)
+    }
+    expect(resource).toContain('"not_registered"')
+  })
+
   it("streams heartbeats and notifications as Server-Sent Events", async () => {
     const controller = new AbortController()
     const response = await fetch(base + "/api/feed", { signal: controller.signal })
@@ -229,6 +257,7 @@ describe("read token", () => {
       const read = (token?: string) =>
         fetch(`${base}/api/resources`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } })
       expect((await read()).status).toBe(401)
+      expect(await (await read()).json()).toEqual({ error: "this receiver needs a Bearer token to read (http.read_token)" })
       expect((await read("wrong")).status).toBe(401)
       expect((await read("reader-secret")).status).toBe(200)
       expect((await read("admin-secret")).status).toBe(200)

@@ -1,0 +1,116 @@
+import { Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { levels } from "../checks/thresholds.ts"
+import { resourceStatuses } from "../monitor/resourceStatus.ts"
+
+// The receiver's REST API as typed endpoints: the handlers (StatusHttp.ts) and the OpenAPI document
+// served at /api/openapi.json come from this one definition. Query values stay strings here and are
+// checked by the handlers, so a bad value gets the same sentence it always got.
+
+const Iso = Schema.NullOr(Schema.String).annotate({ description: "ISO 8601, UTC; null when unknown" })
+
+/** An error answer: always `{ "error": "<a sentence>" }`. One class per status code. */
+const errorFields = { error: Schema.String }
+export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(errorFields, { httpApiStatus: 400 }) {}
+export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(errorFields, { httpApiStatus: 401 }) {}
+export class Forbidden extends Schema.Class<Forbidden>("Forbidden")(errorFields, { httpApiStatus: 403 }) {}
+export class NotFound extends Schema.Class<NotFound>("NotFound")(errorFields, { httpApiStatus: 404 }) {}
+
+export const ResourceViewSchema = Schema.Struct({
+  client: Schema.String,
+  resource: Schema.String,
+  status: Schema.Literals(resourceStatuses).annotate({ description: "statusOf: the one status the API, dashboard, metrics and store share" }),
+  configured: Schema.Boolean,
+  severity: Schema.String,
+  service: Schema.String,
+  environment: Schema.NullOr(Schema.String),
+  location: Schema.NullOr(Schema.String),
+  firstSeen: Iso,
+  lastSeen: Iso,
+  deadline: Iso.annotate({ description: "when it turns (or turned) stale: last heartbeat + timeout + jitter" }),
+  timeoutSeconds: Schema.Number
+}).annotate({ identifier: "Resource" })
+
+/** A journal entry: its sequence number and time, then every field of the notification (SPEC 3.1). */
+export const EventItemSchema = Schema.StructWithRest(
+  Schema.Struct({ seq: Schema.Number, at: Schema.String }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+).annotate({ identifier: "Event", description: "seq, at, and the notification's fields (severity, event, text, resource, ...)" })
+
+/** One check of a resource (sender plugins, issue 20), as the receiver holds it. */
+export const CheckItemSchema = Schema.Struct({
+  name: Schema.String,
+  level: Schema.Literals(levels),
+  value: Schema.Number,
+  text: Schema.String,
+  source: Schema.Literals(["sender", "receiver"]).annotate({ description: "whose threshold decided the level" }),
+  since: Schema.String.annotate({ description: "when its level last changed (ISO 8601)" }),
+  reportedAt: Schema.String.annotate({ description: "when it was last in a heartbeat (ISO 8601)" })
+}).annotate({ identifier: "Check" })
+
+const authorization = { authorization: Schema.optional(Schema.String) }
+
+const resources = HttpApiGroup.make("resources")
+  .add(
+    HttpApiEndpoint.get("list", "/api/resources", {
+      query: {
+        client: Schema.optional(Schema.String),
+        status: Schema.optional(Schema.String).annotate({ description: resourceStatuses.join(", ") }),
+        limit: Schema.optional(Schema.String).annotate({ description: "whole number, default 10000, at most 1000000" }),
+        offset: Schema.optional(Schema.String).annotate({ description: "whole number, default 0" })
+      },
+      headers: authorization,
+      success: Schema.Array(ResourceViewSchema).annotate({ description: "sorted by client, then resource; header X-Total-Count holds the count before paging" }),
+      error: [BadRequest, Unauthorized]
+    }),
+    HttpApiEndpoint.get("get", "/api/resources/:client/:resource", {
+      params: { client: Schema.String, resource: Schema.String },
+      headers: authorization,
+      success: Schema.Struct({
+        ...ResourceViewSchema.fields,
+        payload: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)),
+        checks: Schema.Array(CheckItemSchema),
+        recentEvents: Schema.Array(EventItemSchema)
+      }).annotate({ identifier: "ResourceDetail" }),
+      error: [NotFound, Unauthorized]
+    }),
+    HttpApiEndpoint.post("act", "/api/resources/:client/:resource/:action", {
+      params: {
+        client: Schema.String,
+        resource: Schema.String,
+        action: Schema.String.annotate({ description: "deregister, pause or resume" })
+      },
+      headers: authorization,
+      success: Schema.Struct({ ok: Schema.Boolean, action: Schema.String, client: Schema.String, resource: Schema.String }),
+      error: [Unauthorized, Forbidden, NotFound]
+    }).annotate(OpenApi.Description, "Needs the admin token (http.admin_token) as a Bearer token.")
+  )
+  .annotate(OpenApi.Description, "Reads need the read token when http.read_token is set (or the admin token).")
+
+const events = HttpApiGroup.make("events").add(
+  HttpApiEndpoint.get("list", "/api/events", {
+    query: {
+      limit: Schema.optional(Schema.String).annotate({ description: "whole number, default 50, at most 1000" }),
+      before: Schema.optional(Schema.String).annotate({ description: "the previous page's next" }),
+      client: Schema.optional(Schema.String),
+      resource: Schema.optional(Schema.String)
+    },
+    headers: authorization,
+    success: Schema.Struct({ items: Schema.Array(EventItemSchema), next: Schema.NullOr(Schema.Number) }),
+    error: [BadRequest, Unauthorized]
+  })
+)
+
+const health = HttpApiGroup.make("health").add(
+  HttpApiEndpoint.get("ready", "/readyz", {
+    success: Schema.Struct({ ready: Schema.Boolean, endpoint: Schema.String, resources: Schema.Number })
+  })
+)
+
+export class StatusApi extends HttpApi.make("heartbeat-mesh")
+  .add(resources)
+  .add(events)
+  .add(health)
+  .annotate(OpenApi.Title, "heartbeat-mesh receiver")
+  .annotate(OpenApi.Description, "Status of the monitored resources, admin actions and recent notifications. Also served: /healthz, /metrics (Prometheus), /api/feed (Server-Sent Events), / (dashboard).")
+{}
