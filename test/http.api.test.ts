@@ -198,7 +198,7 @@ describe("status API over real HTTP (daemon process)", () => {
   it("serves the OpenAPI document of the REST API, generated from its typed definition", async () => {
     const response = await get("/api/openapi.json")
     expect(response.status).toBe(200)
-    const document = await response.json()
+    const document = await json(Promise.resolve(response))
     expect(document.openapi).toMatch(/^3\./)
     expect(document.info.title).toBe("heartbeat-mesh receiver")
     expect(Object.keys(document.paths).sort()).toEqual([
