@@ -93,8 +93,9 @@ export const layerCheckAlerts = (config: ReceiverConfig) =>
       }
 
       yield* liveGauge("checks", "Checks reported by senders' plugins, held by the receiver", () => total)
-      yield* liveCounter("check_notifications_total", "Check notifications: level changes and expiries (kind=change), rare-check repeats (kind=repeat)", () => changesSent, { kind: "change" })
-      yield* liveCounter("check_notifications_total", "Check notifications: level changes and expiries (kind=change), rare-check repeats (kind=repeat)", () => repeatsSent, { kind: "repeat" })
+      const notificationsHelp = "Check notifications: level changes and expiries (kind=change), rare-check repeats (kind=repeat)"
+      yield* liveCounter("check_notifications_total", notificationsHelp, () => changesSent, { kind: "change" })
+      yield* liveCounter("check_notifications_total", notificationsHelp, () => repeatsSent, { kind: "repeat" })
       yield* liveCounter("check_entries_dropped_total", `payload.checks entries dropped: malformed, or past ${maxChecksPerResource} checks per resource`, () => dropped)
 
       yield* changes.subscribe((change) => {

@@ -77,8 +77,7 @@ const logDeliveries = (deliveries: ReadonlyArray<Delivery>) =>
  */
 const runConfiguredPlugins = (plugins: SenderPlugins, options: SenderRunOptions, printing: boolean) =>
   Effect.gen(function*() {
-    const { runPlugins } = yield* Effect.promise(() => import("./plugins/runPlugins.ts"))
-    const { defaultStateFile } = yield* Effect.promise(() => import("./plugins/pluginState.ts"))
+    const { defaultStateFile, runPlugins } = yield* Effect.promise(() => import("./plugins/runPlugins.ts"))
     const report = yield* runPlugins(plugins, {
       stateFile: plugins.stateFile ?? defaultStateFile(options.run.kind === "config" ? options.run.path : undefined),
       nowMs: Date.now(),

@@ -9,6 +9,7 @@ import type { PluginSettings, SenderPlugins } from "../../config/senderPlugins.t
 import { collectors, type Measured } from "./collectors.ts"
 import { runNagiosChecks } from "./nagios.ts"
 import { type PluginMemory, type PluginState, readPluginState, writePluginState } from "./pluginState.ts"
+export { defaultStateFile } from "./pluginState.ts"
 import { sourceAt, type SystemSource } from "./source.ts"
 
 export interface PluginRunOptions {
