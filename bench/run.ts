@@ -39,7 +39,7 @@ const targets = [
   ]),
   { what: "detection p99, ms late", measured: latency.p99Ms, target: "<= 50", met: latency.p99Ms <= 50 },
   { what: "sender, one receiver refusing, ms", measured: sender.wallMsOneRefused, target: "<= 300", met: sender.wallMsOneRefused <= 300 },
-  { what: "sender with every plugin / without (paired)", measured: sender.pluginCostRatio, target: "<= 1.5", met: sender.pluginCostRatio <= 1.5 }
+  { what: "sender CPU with every plugin / without (paired)", measured: sender.pluginCostRatio, target: "<= 1.5", met: sender.pluginCostRatio <= 1.5 }
 ]
 
 console.log("\nIngest (10,000 resources, PUSH sender in another process; best of the rounds)")
@@ -82,7 +82,7 @@ const results = {
     restoreMs: Math.round(s["restoreMs"]!)
   })),
   latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, resources: latency.resources },
-  sender: { wallMsOneRefused: sender.wallMsOneRefused, wallMsAllPlugins: sender.wallMsAllPlugins, pluginCostRatio: sender.pluginCostRatio, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
+  sender: { wallMsOneRefused: sender.wallMsOneRefused, cpuMsPlain: sender.cpuMsPlain, cpuMsAllPlugins: sender.cpuMsAllPlugins, pluginCostRatio: sender.pluginCostRatio, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
   targets
 }
 const out = resolve(here, "results")
