@@ -1,4 +1,5 @@
-import { Clock, Effect, Latch } from "effect"
+import { Effect, Latch } from "effect"
+import { currentMonotonicMillis } from "../support/monotonicTime.ts"
 
 /** Something waiting for a moment: woken when `wakeAt` (still) equals the moment it asked for. */
 export interface Sleeper {
@@ -12,8 +13,9 @@ const fireBatch = 10_000
  * The clock the resource actors wait on. Each actor keeps its own deadline and suspends until it;
  * this queue (a binary min-heap in two parallel arrays) wakes it then. One timer fiber sleeps until
  * the earliest deadline, so a million waiting actors cost one timer, not a million, and ~1 KB less
- * each than a fiber in `Effect.sleep` (measured, see bench/). Uses the Effect `Clock`, so TestClock
- * drives it exactly.
+ * each than a fiber in `Effect.sleep` (measured, see bench/). Deadlines are instants of the
+ * receiver's monotonic timeline (`support/monotonicTime.ts`): a wall-clock step moves none of them.
+ * Uses the Effect `Clock`, so TestClock drives it exactly.
  *
  * Moving a deadline never removes the old entry: a popped entry whose moment no longer matches the
  * sleeper's `wakeAt` is simply dropped.
@@ -42,7 +44,7 @@ export class DeadlineQueue {
     const self = this
     return Effect.gen(function*() {
       while (true) {
-        const now = yield* Clock.currentTimeMillis
+        const now = yield* currentMonotonicMillis
         self.armedFor = Number.NEGATIVE_INFINITY
         let fired = 0
         while (self.dues.length > 0 && self.dues[0]! <= now) {

@@ -1,8 +1,9 @@
-import { Clock, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { MonitorTiming } from "../config/timing.ts"
 import { activityCheck } from "../monitor/receiverRules.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { ResourceSupervisor } from "./ResourceSupervisor.ts"
+import { currentMonotonicMillis } from "../support/monotonicTime.ts"
 
 /**
  * The receiver-level monitor: an activity check every check interval (silent during the grace
@@ -17,7 +18,7 @@ export const layerReceiverMonitor = (timing: MonitorTiming) =>
       const activityLoop = Effect.gen(function*() {
         while (true) {
           yield* Effect.sleep(timing.checkIntervalMs)
-          const now = yield* Clock.currentTimeMillis
+          const now = yield* currentMonotonicMillis
           const notification = activityCheck(supervisor.moment(now))
           if (notification !== undefined) outbox.enqueue(notification)
         }

@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, type Fiber, Layer } from "effect"
+import { Context, Effect, type Fiber, Layer } from "effect"
 import type { ChangeCause, ResourceChanged } from "../changes/ResourceChanges.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import type { Notification } from "../domain/Notification.ts"
@@ -6,6 +6,7 @@ import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import type { ResourceProfile } from "../monitor/ResourceProfile.ts"
 import { deadlineOf, receiveHeartbeat, type ResourceState, type Transition, wake } from "../monitor/resourceRules.ts"
 import type { DeadlineQueue, Sleeper } from "./DeadlineQueue.ts"
+import { currentMonotonicMillis } from "../support/monotonicTime.ts"
 
 /** What every actor needs from the receiver around it (one object shared by all actors). */
 export interface ActorEnvironment {
@@ -146,7 +147,7 @@ export class ActorProbe extends Context.Service<ActorProbe, {
  * Interruption (stop, shutdown) ends it silently.
  */
 export const runActor = (actor: ResourceActor, env: ActorEnvironment, waitFirst: boolean): Effect.Effect<void> => {
-  const step: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+  const step: Effect.Effect<void> = Effect.flatMap(currentMonotonicMillis, (now) => {
     let nextWakeMs: number | undefined
     try {
       env.probe(actor)

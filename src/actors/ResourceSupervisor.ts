@@ -12,6 +12,7 @@ import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { ActorRegistry } from "./ActorRegistry.ts"
 import { DeadlineQueue } from "./DeadlineQueue.ts"
 import { type ActorEnvironment, ActorProbe, ResourceActor, runActor } from "./ResourceActor.ts"
+import { currentMonotonicMillis, monotonicMillis } from "../support/monotonicTime.ts"
 
 /**
  * Owns every resource actor: creates them for configured resources and on first heartbeats, routes
@@ -87,7 +88,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
       const deadlines = new DeadlineQueue()
       yield* Effect.forkScoped(deadlines.run)
       const clock = yield* Clock.Clock
-      const startedAtMs = clock.currentTimeMillisUnsafe()
+      const startedAtMs = monotonicMillis(clock)
       const graceEndsMs = startedAtMs + config.timing.graceMs
       const actors = new ActorRegistry()
       let lastHeartbeatAnywhereMs: number | undefined = undefined
@@ -217,7 +218,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
       const setPausedFor = (client: string, resource: string, paused: boolean) => {
         const actor = actors.get(client, resource)
         if (actor === undefined) return false
-        const now = moment(clock.currentTimeMillisUnsafe())
+        const now = moment(monotonicMillis(clock))
         actor.apply(paused ? "pause" : "resume", { state: setPaused(actor.state, paused), notifications: [] }, now)
         return true
       }
@@ -251,7 +252,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
       const rareCheckAll = Effect.gen(function*() {
         let done = 0
         for (const actor of actors.values()) {
-          const now = moment(yield* Clock.currentTimeMillis)
+          const now = moment(yield* currentMonotonicMillis)
           actor.apply("rare_check", { state: actor.state, notifications: rareCheck(actor.state, actor.profile, now) }, now)
           if (++done % rareCheckBatch === 0) yield* Effect.yieldNow
         }
@@ -287,7 +288,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
       // Resources by status: one pass over the actors per scrape serves all four series.
       let counted: { atMs: number; byStatus: Record<ResourceStatus, number> } | undefined
       const countByStatus = () => {
-        const nowMs = clock.currentTimeMillisUnsafe()
+        const nowMs = monotonicMillis(clock)
         if (counted !== undefined && nowMs - counted.atMs < 1000) return counted.byStatus
         const byStatus: Record<ResourceStatus, number> = { alive: 0, stale: 0, not_registered: 0, paused: 0 }
         const now = moment(nowMs)
@@ -303,7 +304,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         deliver,
         deregister: deregisterResource,
         setPaused: setPausedFor,
-        applyConfig: (next) => applyConfig(next, clock.currentTimeMillisUnsafe()),
+        applyConfig: (next) => applyConfig(next, monotonicMillis(clock)),
         rareCheck: rareCheckAll,
         moment,
         find: (client, resource) => actors.get(client, resource),

@@ -1,9 +1,10 @@
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
 import { appendFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { ResourceChanges } from "../changes/ResourceChanges.ts"
 import type { ResourceState } from "../monitor/resourceRules.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
+import { wallOffsetMillis } from "../support/monotonicTime.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { clientFolderName, safeFileName, utcStamp } from "./fileNames.ts"
 
@@ -34,9 +35,10 @@ interface PendingResource {
   remove: boolean
 }
 
-const lineOf = (resource: string, seen: ResourceState): string =>
+/** One heartbeat's line; its time as wall-clock time (`wallOffsetMs`: wall clock less the receiver's timeline). */
+const lineOf = (resource: string, seen: ResourceState, wallOffsetMs: number): string =>
   JSON.stringify({
-    utc: utcStamp(seen.lastSeenMs ?? 0),
+    utc: utcStamp((seen.lastSeenMs ?? 0) + wallOffsetMs),
     resource,
     payload: seen.payload ?? {},
     timeout: seen.timeoutOverrideMinutes ?? null
@@ -81,6 +83,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       }
 
       const changes = yield* ResourceChanges
+      const clock = yield* Clock.Clock
       yield* changes.subscribe(({ cause, profile, after }) => {
         if (cause === "heartbeat" && after !== undefined) {
           // A deregistration earlier in this batch stays: its files go first, then these are written.
@@ -99,7 +102,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       }
 
       /** Writes one resource's files; returns what failed, each naming the resource. Never throws. */
-      const writeOne = async (entry: PendingResource): Promise<Array<string>> => {
+      const writeOne = async (entry: PendingResource, wallOffsetMs: number): Promise<Array<string>> => {
         const errors: Array<string> = []
         const name = `${entry.client}/${entry.resource.slice(0, 120)}`
         const attempt = async (what: string, action: () => Promise<void>) => {
@@ -115,7 +118,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         await attempt("file name and content", async () => {
           folder = clientFolderName(entry.client)
           file = `${safeFileName(entry.resource)}.json`
-          lines = entry.seen.map((seen) => lineOf(entry.resource, seen))
+          lines = entry.seen.map((seen) => lineOf(entry.resource, seen, wallOffsetMs))
         })
         if (errors.length > 0) return errors
         const currentDir = join(options.directory, "current", folder)
@@ -146,10 +149,11 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         const batch = [...pending.values()].flatMap((resources) => [...resources.values()])
         pending = new Map()
         flushes++
+        const wallOffsetMs = wallOffsetMillis(clock)
         const errors = yield* Effect.promise(async () => {
           const found: Array<string> = []
           for (let i = 0; i < batch.length; i += writeConcurrency) {
-            const results = await Promise.all(batch.slice(i, i + writeConcurrency).map(writeOne))
+            const results = await Promise.all(batch.slice(i, i + writeConcurrency).map((entry) => writeOne(entry, wallOffsetMs)))
             for (const result of results) found.push(...result)
           }
           return found

@@ -15,6 +15,7 @@ import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { LiveFeed } from "./LiveFeed.ts"
 import { makePrometheus } from "./metrics.ts"
+import { monotonicMillis } from "../support/monotonicTime.ts"
 import { viewOf } from "./resourceView.ts"
 import { BadRequest, Forbidden, NotFound, StatusApi, Unauthorized } from "./StatusApi.ts"
 
@@ -76,7 +77,7 @@ const layerApiHandlers = (settings: HttpSettings) => {
       const router = yield* HeartbeatRouter
       const checkAlerts = yield* CheckAlerts
       const clock = yield* Clock.Clock
-      const moment = () => supervisor.moment(clock.currentTimeMillisUnsafe())
+      const moment = () => supervisor.moment(monotonicMillis(clock))
       return handlers
         .handleRaw("list", ({ query, headers }) =>
           Effect.gen(function*() {

@@ -6,6 +6,7 @@ import { liveCounter } from "../support/liveMetrics.ts"
 import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 import { decodeFrames, defaultMaxFrameBytes, rejectReasons } from "./FrameDecoder.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
+import { monotonicMillis } from "../support/monotonicTime.ts"
 
 /** The heartbeat socket could not bind: one line naming the address, why, and what to do. */
 export class IngressBindError extends Schema.TaggedError<IngressBindError>()("IngressBindError", {
@@ -124,7 +125,7 @@ export const layerZmqIngress = (options: IngressOptions) =>
             throw error
           }
           try {
-            handle(frames, clock.currentTimeMillisUnsafe())
+            handle(frames, monotonicMillis(clock))
           } catch (error) {
             // A bug on one frame must not stop the socket.
             runLog(Effect.logError("heartbeat handling failed", { error: String(error) }))

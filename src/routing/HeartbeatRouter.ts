@@ -1,8 +1,9 @@
-import { Clock, Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { factsOf, type WireHeartbeat } from "../domain/Heartbeat.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { TokenIndex } from "./TokenIndex.ts"
+import { currentMonotonicMillis } from "../support/monotonicTime.ts"
 
 export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
 
@@ -11,7 +12,7 @@ export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
  * heartbeat to the supervisor, which routes it to its resource actor.
  */
 export class HeartbeatRouter extends Context.Service<HeartbeatRouter, {
-  /** Synchronous, for the socket's hot path; `nowMs` must come from the receiver's Clock. */
+  /** Synchronous, for the socket's hot path; `nowMs` is on the receiver's timeline (`monotonicMillis`). */
   readonly accept: (heartbeat: WireHeartbeat, nowMs: number) => IngestOutcome
   readonly ingest: (heartbeat: WireHeartbeat) => Effect.Effect<IngestOutcome>
   /** Deregistration by an operator (HTTP API) rather than a sender; false for an unknown client. */
@@ -42,9 +43,9 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
 
       return HeartbeatRouter.of({
         accept,
-        ingest: (heartbeat) => Effect.map(Clock.currentTimeMillis, (nowMs) => accept(heartbeat, nowMs)),
+        ingest: (heartbeat) => Effect.map(currentMonotonicMillis, (nowMs) => accept(heartbeat, nowMs)),
         deregister: (clientName, resource) =>
-          Effect.map(Clock.currentTimeMillis, (nowMs) => {
+          Effect.map(currentMonotonicMillis, (nowMs) => {
             const client = config.clients.find((candidate) => candidate.name === clientName)
             if (client === undefined) return false
             supervisor.deregister(client, resource, nowMs)

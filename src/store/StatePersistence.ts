@@ -3,6 +3,7 @@ import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChange
 import type { ResourceState } from "../monitor/resourceRules.ts"
 import { statusOf } from "../monitor/resourceStatus.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
+import { wallOffsetMillis } from "../support/monotonicTime.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { repairStored } from "./repairStored.ts"
 import { type ResourceId, type SkippedRow, StateStore, type StoredResource } from "./StateStore.ts"
@@ -34,14 +35,18 @@ export interface StatePersistenceOptions {
 const isWorthKeeping = (state: ResourceState | undefined): state is ResourceState =>
   state !== undefined && (state.lastSeenMs !== undefined || state.paused)
 
-/** The row a change leaves behind, or undefined when nothing is worth keeping (delete the row). */
-const rowOf = ({ profile, after, moment }: ResourceChanged): StoredResource | undefined =>
+/**
+ * The row a change leaves behind, or undefined when nothing is worth keeping (delete the row).
+ * Times are stored as wall-clock times: `wallOffsetMs` is how far the wall clock is ahead of the
+ * receiver's monotonic timeline now.
+ */
+const rowOf = ({ profile, after, moment }: ResourceChanged, wallOffsetMs: number): StoredResource | undefined =>
   isWorthKeeping(after)
     ? {
       client: profile.client,
       resource: profile.resource,
-      firstSeenMs: after.firstSeenMs,
-      lastSeenMs: after.lastSeenMs,
+      firstSeenMs: after.firstSeenMs === undefined ? undefined : after.firstSeenMs + wallOffsetMs,
+      lastSeenMs: after.lastSeenMs === undefined ? undefined : after.lastSeenMs + wallOffsetMs,
       timeoutOverrideMinutes: after.timeoutOverrideMinutes,
       payload: after.payload,
       status: statusOf(after, profile, moment),
@@ -56,17 +61,26 @@ const namedRows = (skipped: ReadonlyArray<SkippedRow>) => ({
   reason: skipped[0]?.reason ?? ""
 })
 
+/** A stored row with its times on the receiver's timeline. */
+const onTimeline = (row: StoredResource, wallOffsetMs: number): StoredResource =>
+  wallOffsetMs === 0 ? row : {
+    ...row,
+    firstSeenMs: row.firstSeenMs === undefined ? undefined : row.firstSeenMs - wallOffsetMs,
+    lastSeenMs: row.lastSeenMs === undefined ? undefined : row.lastSeenMs - wallOffsetMs
+  }
+
 /** Repairs named one by one in the log at start; past this, one line with the count. */
 const namedRepairs = 20
 
 /**
- * What the store holds, each row brought back into range (`repairStored`). Repaired rows are
- * written back at once, so a repair is logged once, not at every start.
+ * What the store holds, each row brought back into range (`repairStored`), its times moved from
+ * the wall clock onto the receiver's timeline. Repaired rows are written back at once, so a repair
+ * is logged once, not at every start.
  */
-const restoreRepaired = (store: StateStore["Service"]) =>
+const restoreRepaired = (store: StateStore["Service"], clock: Clock.Clock) =>
   Effect.gen(function*() {
     const loaded = yield* store.loadAll
-    const nowMs = yield* Clock.currentTimeMillis
+    const nowMs = clock.currentTimeMillisUnsafe()
     const rows: Array<StoredResource> = []
     const repairedRows: Array<StoredResource> = []
     const lines: Array<string> = []
@@ -109,7 +123,9 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
     Effect.gen(function*() {
       const store = yield* StateStore
       const changes = yield* ResourceChanges
-      const { rows: restored, repaired } = yield* restoreRepaired(store)
+      const clock = yield* Clock.Clock
+      const { rows: restoredWall, repaired } = yield* restoreRepaired(store, clock)
+      const restored = restoredWall.map((row) => onTimeline(row, wallOffsetMillis(clock)))
       let dirty = new Map<string, ResourceChanged>()
       let flushes = 0
       let rowsWritten = 0
@@ -131,8 +147,9 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         dirty = new Map()
         const upserts: Array<StoredResource> = []
         const deletes: Array<ResourceId> = []
+        const wallOffset = wallOffsetMillis(clock)
         for (const change of batch.values()) {
-          const row = rowOf(change)
+          const row = rowOf(change, wallOffset)
           if (row === undefined) deletes.push({ client: change.profile.client, resource: change.profile.resource })
           else upserts.push(row)
         }

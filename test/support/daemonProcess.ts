@@ -59,7 +59,9 @@ export interface RunningDaemon {
 /** Starts `heartbeat-mesh receiver` as a real process and waits until it says it is running. */
 export const startDaemon = async (
   workspace: { configPath: string; stateDir: string },
-  extraArgs: ReadonlyArray<string> = []
+  extraArgs: ReadonlyArray<string> = [],
+  /** Added to this process's environment (LD_PRELOAD for libfaketime in the tool checks). */
+  env: Record<string, string> = {}
 ): Promise<RunningDaemon> => {
   const port = await freePort()
   const child = spawn(nodeBinary, [
@@ -74,7 +76,7 @@ export const startDaemon = async (
     "--state-dir",
     workspace.stateDir,
     ...extraArgs
-  ], { stdio: ["ignore", "pipe", "pipe"] })
+  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
   let stderr = ""
   let stdout = ""
   child.stderr.on("data", (chunk) => (stderr += chunk))
