@@ -1,8 +1,9 @@
-import { Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChanges.ts"
 import { type JournalEntry, NotificationJournal } from "../notify/NotificationJournal.ts"
-import { viewOf } from "./resourceView.ts"
+import { wallOffsetMillis } from "../support/monotonicTime.ts"
+import { isoOrNull, viewOf } from "./resourceView.ts"
 
 interface Subscriber {
   /** Latest heartbeat change per resource since the last tick: a busy fleet cannot flood a browser. */
@@ -22,19 +23,19 @@ const encoder = new TextEncoder()
 const event = (name: string, data: unknown, id?: string) =>
   Sse.encoder.write({ _tag: "Event", event: name, id, data: JSON.stringify(data) })
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
-
 /** A heard resource: when, and its status and deadline as the server computes them. */
-const heartbeatItem = ({ profile, after, moment }: ResourceChanged) => {
-  const view = viewOf(profile, after!, moment)
+const heartbeatItem = ({ profile, after, moment }: ResourceChanged, wallOffsetMs: number) => {
+  const view = viewOf(profile, after!, moment, wallOffsetMs)
   return { client: view.client, resource: view.resource, at: view.lastSeen, status: view.status, deadline: view.deadline }
 }
 
 /** A resource whose status or settings changed otherwise, or that is gone. */
-const resourceItem = ({ profile, after, moment }: ResourceChanged) =>
-  after === undefined ? { client: profile.client, resource: profile.resource, removed: true } : viewOf(profile, after, moment)
+const resourceItem = ({ profile, after, moment }: ResourceChanged, wallOffsetMs: number) =>
+  after === undefined
+    ? { client: profile.client, resource: profile.resource, removed: true }
+    : viewOf(profile, after, moment, wallOffsetMs)
 
-const notificationItem = (entry: JournalEntry) => ({ seq: entry.seq, at: iso(entry.atMs), ...entry.notification })
+const notificationItem = (entry: JournalEntry) => ({ seq: entry.seq, at: isoOrNull(entry.atMs), ...entry.notification })
 
 /**
  * The live feed (Server-Sent Events, encoded by effect's `Sse` encoder): a subscriber of the
@@ -55,6 +56,7 @@ export const layerLiveFeed = Layer.effect(
   LiveFeed,
   Effect.gen(function*() {
     const subscribers = new Set<Subscriber>()
+    const clock = yield* Clock.Clock
 
     const changes = yield* ResourceChanges
     yield* changes.subscribe((change) => {
@@ -90,12 +92,13 @@ export const layerLiveFeed = Layer.effect(
         Stream.map(() => {
           ticks++
           let text = ""
+          const wallOffsetMs = wallOffsetMillis(clock)
           if (subscriber.heard.size > 0) {
-            text += event("heartbeats", [...subscriber.heard.values()].map(heartbeatItem))
+            text += event("heartbeats", [...subscriber.heard.values()].map((change) => heartbeatItem(change, wallOffsetMs)))
             subscriber.heard.clear()
           }
           if (subscriber.changed.size > 0) {
-            text += event("resources", [...subscriber.changed.values()].map(resourceItem))
+            text += event("resources", [...subscriber.changed.values()].map((change) => resourceItem(change, wallOffsetMs)))
             subscriber.changed.clear()
           }
           if (text === "" && ticks % keepAliveTicks === 0) text = keepAlive

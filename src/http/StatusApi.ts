@@ -28,7 +28,7 @@ export const ResourceViewSchema = Schema.Struct({
   firstSeen: Iso,
   lastSeen: Iso,
   deadline: Iso.annotate({ description: "when it turns (or turned) stale: last heartbeat + timeout + jitter" }),
-  timeoutSeconds: Schema.Number
+  timeoutSeconds: Schema.NullOr(Schema.Number).annotate({ description: "null only for a stored value out of any range" })
 }).annotate({ identifier: "Resource" })
 
 /** A journal entry: its sequence number and time, then every field of the notification (SPEC 3.1). */

@@ -15,8 +15,9 @@ import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { LiveFeed } from "./LiveFeed.ts"
 import { makePrometheus } from "./metrics.ts"
-import { monotonicMillis } from "../support/monotonicTime.ts"
-import { viewOf } from "./resourceView.ts"
+import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
+import { isoOrNull, viewOf } from "./resourceView.ts"
+import { maxResourceNameLength } from "../domain/Heartbeat.ts"
 import { BadRequest, Forbidden, NotFound, StatusApi, Unauthorized } from "./StatusApi.ts"
 
 const digest = (token: string) => createHash("sha256").update(token).digest()
@@ -38,7 +39,7 @@ const wholeNumber = (text: string | undefined, fallback: number, max: number): n
   return Number.isInteger(value) && value >= 0 && value <= max ? value : undefined
 }
 
-const eventItem = (entry: JournalEntry) => ({ seq: entry.seq, at: new Date(entry.atMs).toISOString(), ...entry.notification })
+const eventItem = (entry: JournalEntry) => ({ seq: entry.seq, at: isoOrNull(entry.atMs) ?? "", ...entry.notification })
 
 const dashboardDir = join(import.meta.dirname, "dashboard")
 const asset = (file: string) => readFileSync(join(dashboardDir, file), "utf8")
@@ -90,10 +91,11 @@ const layerApiHandlers = (settings: HttpSettings) => {
             const offset = wholeNumber(query.offset, 0, Number.MAX_SAFE_INTEGER)
             if (limit === undefined || offset === undefined) return yield* Effect.fail(new BadRequest({ error: "limit and offset must be whole numbers" }))
             const now = moment()
+            const wallOffset = wallOffsetMillis(clock)
             const views = []
             for (const actor of supervisor.actors()) {
               if (query.client !== undefined && actor.profile.client !== query.client) continue
-              const view = viewOf(actor.profile, actor.state, now)
+              const view = viewOf(actor.profile, actor.state, now, wallOffset)
               if (status !== undefined && view.status !== status) continue
               views.push(view)
             }
@@ -109,7 +111,7 @@ const layerApiHandlers = (settings: HttpSettings) => {
             const actor = supervisor.find(params.client, params.resource)
             if (actor === undefined) return yield* Effect.fail(new NotFound({ error: "no such resource" }))
             return {
-              ...viewOf(actor.profile, actor.state, moment()),
+              ...viewOf(actor.profile, actor.state, moment(), wallOffsetMillis(clock)),
               payload: actor.state.payload ?? null,
               checks: checkAlerts.checksOf(actor.profile.client, actor.profile.resource).map((check) => ({
                 name: check.name,
@@ -117,8 +119,8 @@ const layerApiHandlers = (settings: HttpSettings) => {
                 value: check.value,
                 text: check.text,
                 source: check.source,
-                since: new Date(check.sinceMs).toISOString(),
-                reportedAt: new Date(check.reportedAtMs).toISOString()
+                since: isoOrNull(check.sinceMs + wallOffsetMillis(clock)) ?? "",
+                reportedAt: isoOrNull(check.reportedAtMs + wallOffsetMillis(clock)) ?? ""
               })),
               recentEvents: journal.recent({ limit: 20, client: actor.profile.client, resource: actor.profile.resource }).map(eventItem)
             }
@@ -219,6 +221,12 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
 
 /** The HTTP server on `settings.host:port` serving the status routes. */
 export const layerStatusHttp = (settings: HttpSettings) =>
-  HttpRouter.serve(layerStatusRoutes(settings), { disableLogger: true, disableListenLog: true }).pipe(
+  HttpRouter.serve(layerStatusRoutes(settings), {
+    disableLogger: true,
+    disableListenLog: true,
+    // A resource name may be 512 characters, up to 12 bytes each once percent-encoded: the router's
+    // default (100) would make long names unreachable.
+    routerConfig: { maxParamLength: maxResourceNameLength * 12 }
+  }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: settings.port, host: settings.host }))
   )
