@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import type { MonitorTiming } from "../config/timing.ts"
+import type { EventName } from "../domain/Notification.ts"
 import { activityCheck } from "../monitor/receiverRules.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { ResourceSupervisor } from "./ResourceSupervisor.ts"
@@ -16,11 +17,14 @@ export const layerReceiverMonitor = (timing: MonitorTiming) =>
       const outbox = yield* Outbox
 
       const activityLoop = Effect.gen(function*() {
+        let previous: EventName | undefined = undefined
         while (true) {
           yield* Effect.sleep(timing.checkIntervalMs)
           const now = yield* currentMonotonicMillis
-          const notification = activityCheck(supervisor.moment(now))
-          if (notification !== undefined) outbox.enqueue(notification)
+          const notification = activityCheck(supervisor.moment(now), previous)
+          if (notification === undefined) continue
+          previous = notification.event
+          outbox.enqueue(notification)
         }
       })
 

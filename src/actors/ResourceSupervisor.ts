@@ -195,16 +195,16 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         const profile = actor?.profile ?? profileFor(client, resource)
         const transition = deregister(profile, now)
         if (actor === undefined) {
-          // Unknown here (an earlier run without stored state may have known it): tell, and let the
-          // subscribers forget whatever they kept of it.
-          outbox.enqueueAll(transition.notifications)
+          // Unknown here (an earlier run without stored state may have known it): let the subscribers
+          // forget whatever they kept of it, but send nothing: a name the receiver never knew is no
+          // news, and junk deregistrations cannot fill the outbox (issue 15.1).
           changes.publish({
             cause: "deregister",
             key: resourceKey(client.name, resource),
             profile,
             before: undefined,
             after: undefined,
-            notifications: transition.notifications,
+            notifications: [],
             moment: now
           })
         } else if (profile.configured) {
@@ -274,7 +274,8 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
           timeoutOverrideMinutes: row.timeoutOverrideMinutes,
           payload: row.payload,
           nextTimeoutAlertMs: undefined,
-          paused: row.paused
+          paused: row.paused,
+          timeoutSent: false
         })
         actor.apply("restore", { state: actor.state, notifications: [] }, start, "begins")
         restoredActors.push(actor)

@@ -2,6 +2,7 @@ import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import { Events, type Notification } from "../domain/Notification.ts"
 import { inGrace, type MonitorMoment, receiverIsActive } from "./MonitorMoment.ts"
 import { resourceNotification } from "./notifications.ts"
+import { asRepeat } from "./repeats.ts"
 import type { ResourceProfile } from "./ResourceProfile.ts"
 import { dayMs, minuteMs } from "../config/timing.ts"
 
@@ -16,6 +17,8 @@ export interface ResourceState {
   readonly nextTimeoutAlertMs: number | undefined
   /** Paused by an operator: no timeout and no not_registered until resumed. */
   readonly paused: boolean
+  /** A timeout was sent since the resource went stale: the next ones are repeats. */
+  readonly timeoutSent: boolean
 }
 
 export const neverHeard: ResourceState = {
@@ -24,7 +27,8 @@ export const neverHeard: ResourceState = {
   timeoutOverrideMinutes: undefined,
   payload: undefined,
   nextTimeoutAlertMs: undefined,
-  paused: false
+  paused: false,
+  timeoutSent: false
 }
 
 export interface Transition {
@@ -86,7 +90,8 @@ export const receiveHeartbeat = (
     timeoutOverrideMinutes: heartbeat.timeoutMinutes,
     payload: heartbeat.payload,
     nextTimeoutAlertMs: undefined,
-    paused: state.paused
+    paused: state.paused,
+    timeoutSent: false
   }
   if (inGrace(moment)) return { state: next, notifications: none }
   if (state.lastSeenMs === undefined) {
@@ -138,20 +143,21 @@ export const wake = (state: ResourceState, profile: ResourceProfile, moment: Mon
     return { state: afterGrace, notifications: none, nextWakeMs: moment.graceEndsMs }
   }
   const nextDue = moment.nowMs + moment.timing.checkIntervalMs
-  const repeated = { ...state, nextTimeoutAlertMs: nextDue }
-  if (state.paused || !receiverIsActive(moment)) return { state: repeated, notifications: none, nextWakeMs: nextDue }
+  if (state.paused || !receiverIsActive(moment)) {
+    return { state: { ...state, nextTimeoutAlertMs: nextDue }, notifications: none, nextWakeMs: nextDue }
+  }
   const age = ageSeconds(state, moment)
   const timeoutSeconds = timeoutMsOf(state, profile) / 1000
+  const timeout = resourceNotification(Events.timeout, profile, moment.receiver, {
+    severity: profile.severity,
+    value: age,
+    text: `Heartbeat from ${who(profile)} timed out: last one ${age} s ago, timeout ${timeoutSeconds} s`,
+    timeoutSeconds
+  })
   return {
-    state: repeated,
-    notifications: [
-      resourceNotification(Events.timeout, profile, moment.receiver, {
-        severity: profile.severity,
-        value: age,
-        text: `Heartbeat from ${who(profile)} timed out: last one ${age} s ago, timeout ${timeoutSeconds} s`,
-        timeoutSeconds
-      })
-    ],
+    // The first timeout sent in a stale spell is the state change; the ones after it repeat it.
+    state: { ...state, nextTimeoutAlertMs: nextDue, timeoutSent: true },
+    notifications: [state.timeoutSent ? asRepeat(timeout) : timeout],
     nextWakeMs: nextDue
   }
 }
@@ -160,6 +166,10 @@ export const wake = (state: ResourceState, profile: ResourceProfile, moment: Mon
  * The periodic re-assertion (every rare check interval): ok for every resource that is not stale,
  * registered / not_registered for configured ones (no not_registered while paused),
  * config_exist / config_missing for known ones.
+ *
+ * ok, registered and config_exist are repeats. not_registered is always a state change (an alert
+ * about a configured resource); config_missing is one at the first rare check after the resource
+ * turned 24 h old and a repeat after that.
  */
 export const rareCheck = (
   state: ResourceState,
@@ -169,16 +179,16 @@ export const rareCheck = (
   const notifications: Array<Notification> = []
   const known = state.lastSeenMs !== undefined
   if (known && !isStale(state, profile, moment)) {
-    notifications.push(okNotification(state, profile, moment, ageSeconds(state, moment)))
+    notifications.push(asRepeat(okNotification(state, profile, moment, ageSeconds(state, moment))))
   }
   if (profile.configured && (known || !state.paused)) {
     notifications.push(
       known
-        ? resourceNotification(Events.registered, profile, moment.receiver, {
+        ? asRepeat(resourceNotification(Events.registered, profile, moment.receiver, {
           severity: "ok",
           value: "registered",
           text: `Configured resource ${who(profile)} sends heartbeats`
-        })
+        }))
         : resourceNotification(Events.notRegistered, profile, moment.receiver, {
           severity: profile.severity,
           value: "not registered",
@@ -189,17 +199,19 @@ export const rareCheck = (
   if (known) {
     const days = daysKnown(state, moment)
     if (profile.configured) {
-      notifications.push(resourceNotification(Events.configExist, profile, moment.receiver, {
+      notifications.push(asRepeat(resourceNotification(Events.configExist, profile, moment.receiver, {
         severity: "ok",
         value: days,
         text: `Resource ${who(profile)} is listed in the configuration; first heartbeat ${days} days ago`
-      }))
+      })))
     } else if (state.firstSeenMs !== undefined && moment.nowMs - state.firstSeenMs > dayMs) {
-      notifications.push(resourceNotification(Events.configMissing, profile, moment.receiver, {
+      const missing = resourceNotification(Events.configMissing, profile, moment.receiver, {
         severity: "warning",
         value: days,
         text: `Resource ${who(profile)} has sent heartbeats for ${days} days but is not listed in the configuration`
-      }))
+      })
+      const firstTime = moment.nowMs - state.firstSeenMs - dayMs <= moment.timing.rareCheckIntervalMs
+      notifications.push(firstTime ? missing : asRepeat(missing))
     }
   }
   return notifications
