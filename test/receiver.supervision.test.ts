@@ -143,13 +143,15 @@ describe("the supervisor restarts a crashing actor per the policy (TestClock)", 
 })
 
 describe("outbox pacing and queue threshold", () => {
-  it.effect("a failed send is retried once, then counted and dropped; the next one goes through", () =>
+  it.effect("a failed send is retried three times with back-off, then counted and dropped; the next one goes through", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(100_000)
       const recorded = yield* RecordedNotifications
-      recorded.failNext(2)
+      recorded.failNext(4)
       yield* send("aaaaaaaa", "lost")
-      yield* advanceSeconds(2) // attempt, 1 s retry delay, attempt: both fail
+      // Attempt, then retries after about 1, 2 and 4 s (each delay 80-120 %): all four fail.
+      yield* advanceSeconds(9)
+      assert.deepStrictEqual(recorded.all(), [])
       yield* send("aaaaaaaa", "kept")
       yield* advanceSeconds(2)
       assert.deepStrictEqual(eventsOf(recorded.all()), ["heartbeat_mesh_heartbeat_new:kept"])
@@ -178,20 +180,21 @@ describe("outbox pacing and queue threshold", () => {
       ])
     }).pipe(Effect.provide(receiverLayer(pacedYaml))))
 
-  it.effect("at the threshold: the critical event first, the backlog coalesced per resource and event, and it keeps running", () =>
+  it.effect("past the cap: the critical event first, state changes coalesced per resource, and it keeps running", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(100_000)
       const recorded = yield* RecordedNotifications
-      yield* send("aaaaaaaa", "a") // sent at once; the sender then sleeps 1 s
+      yield* send("aaaaaaaa", "a") // sent at once; the next send may start 1 s later
       yield* Effect.yieldNow
       yield* send("aaaaaaaa", "b")
       yield* send("aaaaaaaa", "c")
       yield* send("aaaaaaaa", "a", { deregister: true })
-      yield* send("aaaaaaaa", "a") // backlog reaches 4: storm
-      // While shedding, newer notifications replace older ones of the same resource and event.
+      yield* send("aaaaaaaa", "a") // 4 queued: at the cap
+      // A fifth: storm. Per resource the latest state survives; a queued new followed by a
+      // deregistration of the same resource cancel out (a: deregistered, new, deregistered -> nothing).
       yield* send("aaaaaaaa", "a", { deregister: true })
       yield* send("aaaaaaaa", "a")
-      yield* send("aaaaaaaa", "b", { deregister: true })
+      yield* send("aaaaaaaa", "b", { deregister: true }) // cancels the queued new b
       yield* send("aaaaaaaa", "b")
       yield* advanceSeconds(10)
       const sent = recorded.all()
@@ -199,20 +202,18 @@ describe("outbox pacing and queue threshold", () => {
         "heartbeat_mesh_heartbeat_new:a",
         `heartbeat_mesh_receiver_queue_threshold_reached:${receiverName}`,
         "heartbeat_mesh_heartbeat_new:c",
-        "heartbeat_mesh_heartbeat_deregistered:a",
         "heartbeat_mesh_heartbeat_new:a",
-        "heartbeat_mesh_heartbeat_deregistered:b",
         "heartbeat_mesh_heartbeat_new:b"
       ])
       assert.deepStrictEqual(sent[1], {
         severity: "critical",
         event: "heartbeat_mesh_receiver_queue_threshold_reached",
-        text: `Notification backlog on receiver ${receiverName} reached 4 (threshold 4): ` +
+        text: `Notification backlog on receiver ${receiverName} reached 5 (threshold 4): ` +
           "older notifications are coalesced, the latest state of every resource is kept",
         resource: receiverName,
         service: "heartbeat",
         group: receiverName,
-        value: 4,
+        value: 5,
         origin: "heartbeat_mesh/receiver.py"
       })
       // Still running: a new resource is announced as usual.

@@ -6,6 +6,7 @@ import { defaultTiming, type MonitorTiming } from "./timing.ts"
 import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { expected, nameProblems, numericStringToNumber, oneDaySeconds, oneYearSeconds, seconds, Text, TimeoutMinutes } from "./configValues.ts"
+import { type NotificationConfig, parseNotificationConfig } from "./notificationConfig.ts"
 import { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 import { parseYaml } from "./yamlDocument.ts"
 import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThresholds.ts"
@@ -63,6 +64,8 @@ export interface ReceiverConfig {
   readonly http: HttpSettings | undefined
   /** Folder for the state database and heartbeat files; the --state-dir flag overrides it. */
   readonly stateDir: string | undefined
+  /** `channels:`, `routes:`, `mute:` (src/config/notificationConfig.ts); fixed until a restart. */
+  readonly notifications: NotificationConfig
   /** Things that do not stop the receiver but that the operator should hear about. */
   readonly warnings: ReadonlyArray<string>
   /** `threshold_sets:` and `thresholds:` per client and resource (issue 20); absent: none. */
@@ -131,7 +134,11 @@ const ReceiverYaml = Schema.Struct({
   ),
   clients: Schema.optionalKey(
     Schema.NullOr(Schema.Record(Schema.String, ClientEntry).annotate(expected("expected a mapping of client names")))
-  )
+  ),
+  // Read by parseNotificationConfig.
+  channels: Schema.optionalKey(Schema.Unknown),
+  routes: Schema.optionalKey(Schema.Unknown),
+  mute: Schema.optionalKey(Schema.Unknown)
 }).annotate(expected("expected a mapping of receiver settings"))
 
 type ReceiverYaml = typeof ReceiverYaml.Type
@@ -266,6 +273,7 @@ const httpSettings = (http: { listen?: string; admin_token?: string; read_token?
 
 const toConfig = (
   yaml: ReceiverYaml,
+  notifications: NotificationConfig,
   warnings: ReadonlyArray<string>,
   host: string,
   tokenNumberOf: (name: string) => string | undefined
@@ -299,6 +307,7 @@ const toConfig = (
     clients,
     stateDir: yaml.state_dir,
     http: yaml.http === undefined ? undefined : httpSettings(yaml.http ?? {}),
+    notifications,
     warnings: clients.length === 0 ? [...warnings, "clients: none configured, every heartbeat will be refused"] : warnings
   }
 }
@@ -346,9 +355,11 @@ export const parseReceiverConfig = (
     ...namingProblems(yaml.clients),
     ...duplicateTokenProblems(Object.entries(yaml.clients ?? {}), tokenNumberOf)
   ]
-  if (problems.length > 0) return Result.fail(problems)
+  const notifications = parseNotificationConfig(parsed.value)
+  if (Result.isFailure(notifications)) problems.push(...notifications.failure)
+  if (problems.length > 0 || Result.isFailure(notifications)) return Result.fail(problems)
   warnings.push(...warningsFor(parsed.value), ...severityWarnings(yaml.clients))
-  return Result.succeed({ ...toConfig(yaml, warnings, host, tokenNumberOf), thresholds: thresholds.success })
+  return Result.succeed({ ...toConfig(yaml, notifications.success, warnings, host, tokenNumberOf), thresholds: thresholds.success })
 }
 
 /** Reads and validates a receiver.yaml file. */

@@ -11,6 +11,7 @@ import { Ingress, layerZmqIngress } from "../ingress/ZmqIngress.ts"
 import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
 import { layerReceiverCore } from "../routing/ReceiverCore.ts"
 import { ActorProbe } from "../actors/ResourceActor.ts"
+import { layerChannelPlatform } from "../notify/platform.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { layerSqliteStateStore } from "../store/sqliteStateStore.ts"
 import { layerMemoryStateStore } from "../store/StateStore.ts"
@@ -73,9 +74,12 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
   ).pipe(
     // Subscribed before the socket opens: they see every heartbeat.
     Layer.provideMerge(layerSubscribers(config, options, stateDir)),
-    Layer.provideMerge(layerReceiverCore(config)),
+    Layer.provideMerge(
+      layerReceiverCore(config, { forceSend: options.forceSend, notifierOnly: options.notifier !== undefined })
+    ),
     Layer.provide(ActorProbe.layerNone),
     Layer.provide(notifierLayer(config, options)),
+    Layer.provide(layerChannelPlatform(options.persistState ? join(stateDir, stateDatabaseName) : undefined)),
     Layer.provide(store)
   )
   // The HTTP side needs the running receiver, so it sits on top of it.

@@ -31,7 +31,11 @@ const groupOf: Record<EventName, string> = {
   [Events.configMissing]: "config",
   [Events.activityOk]: "activity",
   [Events.activityLost]: "activity",
-  [Events.queueThresholdReached]: "queue"
+  [Events.queueThresholdReached]: "queue",
+  [Events.checkOk]: "check",
+  [Events.checkWarning]: "check",
+  [Events.checkCritical]: "check",
+  [Events.checkUnknown]: "check"
 }
 
 /** The coalescing key: client, resource and the state the event is about. */
@@ -191,12 +195,6 @@ export class ChannelQueue {
     this.enforceBounds()
   }
 
-  /** Puts an entry back at the front of its lane (a send that will be retried later). */
-  pushFront(entry: Outgoing): void {
-    this.urgent.unshift(entry)
-    this.add(entry)
-  }
-
   /** The next entry to send: storm notice, then state changes in order, then repeats. */
   shift(): Outgoing | undefined {
     const urgent = this.urgent.shift()
@@ -298,6 +296,7 @@ export class ChannelQueue {
   }
 
   private startStorm(): void {
+    const backlog = this.entryCount
     this.storms++
     const index = new Map<string, number>()
     this.stormIndex = index
@@ -310,7 +309,7 @@ export class ChannelQueue {
       }
       index.set(key, position)
     }
-    const notice = this.options.stormNotification(this.entryCount)
+    const notice = this.options.stormNotification(backlog)
     this.urgent.push(notice)
     this.add(notice)
   }

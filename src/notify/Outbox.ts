@@ -1,9 +1,13 @@
-import { Context, Effect, Latch, Layer, Schedule } from "effect"
+import { Clock, Context, Effect, Latch, Layer, Metric, Schedule } from "effect"
 import type { Notification, ReceiverIdentity } from "../domain/Notification.ts"
+import { firstRoute, mutedBy, renotifyDue } from "../monitor/notificationRouting.ts"
 import { queueThresholdNotification } from "../monitor/notifications.ts"
-import { NotificationBacklog } from "./NotificationBacklog.ts"
+import { isRepeat } from "../monitor/repeats.ts"
+import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
+import { type Channel, Channels, NotifierError, type RetryPolicy } from "./Channel.ts"
+import { ChannelQueue, estimateBytes, type Lane, type Outgoing, stateKeyOf } from "./ChannelQueue.ts"
 import { NotificationJournal } from "./NotificationJournal.ts"
-import { Notifier } from "./Notifier.ts"
+import { type DeliveryRef, OutboxStore, type PendingDelivery } from "./OutboxStore.ts"
 
 export interface OutboxCounters {
   readonly sent: number
@@ -13,108 +17,455 @@ export interface OutboxCounters {
 }
 
 /**
- * The paced queue between the monitor and the notifier. Actors and the heartbeat path hand
- * notifications over synchronously and never wait for a send; one fiber sends them in order,
- * `notify_devilry_sleep` apart.
+ * The queues between the monitor and the channels. Actors and the heartbeat path hand
+ * notifications over synchronously and never wait for a send: `enqueue` routes the notification
+ * and puts it in each target channel's bounded queue (O(1)); each channel's workers send from it.
  */
 export class Outbox extends Context.Service<Outbox, {
   readonly enqueue: (notification: Notification) => void
   readonly enqueueAll: (notifications: ReadonlyArray<Notification>) => void
-  /** Completes once everything queued so far has been handed to the notifier. */
+  /** Completes once everything queued so far has been handed to the channels (held mutes aside). */
   readonly drained: Effect.Effect<void>
   readonly counters: () => OutboxCounters
+  /** Per channel: queue entries and bytes, sent, failed. */
+  readonly channelCounters: () => ReadonlyArray<ChannelCounters>
+  /** Writes pending durable changes now (tests, shutdown). */
+  readonly flush: Effect.Effect<void>
 }>()("heartbeat-mesh/notify/Outbox") {}
+
+export interface ChannelCounters {
+  readonly channel: string
+  readonly type: string
+  readonly entries: number
+  readonly bytes: number
+  readonly sent: number
+  readonly failed: number
+  readonly shed: number
+  readonly storms: number
+}
 
 export interface OutboxOptions {
   readonly receiver: ReceiverIdentity
-  readonly pacingMs: number
-  readonly queueThreshold: number
-  /** Extra attempts for a failed send before the notification is given up (and counted). */
-  readonly retries: number
-  readonly retryDelayMs: number
   /** On shutdown, how long queued notifications may still take to go out. */
   readonly drainOnCloseMs: number
+  /** Undelivered state changes reach the durable store within about this long. */
+  readonly persistIntervalMs?: number
+}
+
+const attributes = (channel: Channel) => ({ channel: channel.name, type: channel.type })
+
+const metrics = {
+  sent: Metric.counter("heartbeat_mesh_channel_sent_total", {
+    description: "Notifications a channel delivered",
+    incremental: true
+  }),
+  failed: Metric.counter("heartbeat_mesh_channel_failed_total", {
+    description: "Notifications a channel gave up on after every retry (state changes stay in state.db for the next start)",
+    incremental: true
+  }),
+  attemptFailures: Metric.counter("heartbeat_mesh_channel_attempt_failures_total", {
+    description: "Failed attempts (errors and timeouts), retries included",
+    incremental: true
+  }),
+  latency: Metric.histogram("heartbeat_mesh_channel_send_seconds", {
+    description: "Time one delivery attempt took, per channel",
+    boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+  }),
+  shed: Metric.counter("heartbeat_mesh_channel_repeats_shed_total", {
+    description: "Repeats dropped: superseded by a newer repeat of the same event, or past the queue cap",
+    incremental: true
+  }),
+  coalesced: Metric.counter("heartbeat_mesh_channel_changes_coalesced_total", {
+    description: "State changes replaced by a newer state of the same resource during a queue storm",
+    incremental: true
+  }),
+  storms: Metric.counter("heartbeat_mesh_channel_storms_total", {
+    description: "Times a channel queue passed its cap with state changes (queue_threshold_reached sent)",
+    incremental: true
+  }),
+  entries: Metric.gauge("heartbeat_mesh_channel_queue_entries", { description: "Notifications waiting, per channel" }),
+  bytes: Metric.gauge("heartbeat_mesh_channel_queue_bytes", { description: "Estimated memory of the waiting notifications, per channel" }),
+  muted: Metric.counter("heartbeat_mesh_notifications_muted_total", {
+    description: "Notifications a mute window held back (state changes) or dropped (repeats)",
+    incremental: true
+  }),
+  held: Metric.gauge("heartbeat_mesh_notifications_held", { description: "State changes held by mute windows, to be sent when they end" }),
+  unrouted: Metric.counter("heartbeat_mesh_notifications_unrouted_total", {
+    description: "Notifications no route matched",
+    incremental: true
+  })
+}
+
+/** Exponential back-off with optional jitter, capped per delay, for `retries` more attempts. */
+export const retrySchedule = (policy: RetryPolicy) => {
+  const capped = Schedule.min([Schedule.exponential(policy.baseDelayMs, 2), Schedule.spaced(policy.maxDelayMs)])
+  return policy.jitter ? Schedule.jittered(capped) : capped
+}
+
+interface ChannelRuntime {
+  readonly channel: Channel
+  readonly queue: ChannelQueue
+  readonly work: Latch.Latch
+  inflight: number
+  nextStartMs: number
+  sent: number
+  failed: number
+  /** Counters already added to the metrics (the queue keeps totals). */
+  reportedShed: number
+  reportedCoalesced: number
+  reportedStorms: number
 }
 
 export const layerOutbox = (options: OutboxOptions) =>
   Layer.effect(
     Outbox,
     Effect.gen(function*() {
-      const notifier = yield* Notifier
+      const { all: channels, routes, mute } = yield* Channels
       const journal = yield* NotificationJournal
-      const backlog = new NotificationBacklog(
-        options.queueThreshold,
-        (size) => queueThresholdNotification(options.receiver, size, options.queueThreshold)
-      )
-      const work = Latch.makeUnsafe(false)
+      const store = yield* OutboxStore
+      const clock = yield* Clock.Clock
+      const context = yield* Effect.context<never>()
       const idle = Latch.makeUnsafe(true)
-      let sent = 0
-      let failed = 0
-      let wasShedding = false
+      const runId = clock.currentTimeMillisUnsafe().toString(36)
+      let nextSeq = 0
+      const nextId = () => `${runId}-${(nextSeq++).toString(36)}`
+
+      const runtimes: Array<ChannelRuntime> = channels.map((channel) => ({
+        channel,
+        queue: new ChannelQueue({
+          maxEntries: channel.settings.maxEntries,
+          maxBytes: channel.settings.maxBytes,
+          stormNotification: (backlog) =>
+            outgoing(queueThresholdNotification(options.receiver, backlog, channel.settings.maxEntries), "change")
+        }),
+        work: Latch.makeUnsafe(false),
+        inflight: 0,
+        nextStartMs: 0,
+        sent: 0,
+        failed: 0,
+        reportedShed: 0,
+        reportedCoalesced: 0,
+        reportedStorms: 0
+      }))
+      const byName = new Map(runtimes.map((runtime) => [runtime.channel.name, runtime]))
+
+      const outgoing = (notification: Notification, lane: Lane, id = nextId(), attempts = 0): Outgoing => ({
+        id,
+        notification,
+        lane,
+        bytes: estimateBytes(notification),
+        attempts
+      })
+
+      // Durable state changes: written behind, deleted once delivered. A change delivered before
+      // the next write never touches the disk.
+      let unsaved = new Map<string, PendingDelivery>()
+      let saved = new Set<string>()
+      let toDelete: Array<DeliveryRef> = []
+      const durableKey = (channel: string, id: string) => `${channel}\u0000${id}`
+      const durable = store.location !== undefined
+
+      const remember = (runtime: ChannelRuntime, entry: Outgoing, nowMs: number) => {
+        if (!durable || entry.lane !== "change") return
+        unsaved.set(durableKey(runtime.channel.name, entry.id), {
+          channel: runtime.channel.name,
+          id: entry.id,
+          notification: entry.notification,
+          attempts: entry.attempts,
+          createdMs: nowMs
+        })
+      }
+
+      const forget = (runtime: ChannelRuntime, entry: Outgoing) => {
+        if (!durable || entry.lane !== "change") return
+        const key = durableKey(runtime.channel.name, entry.id)
+        if (unsaved.delete(key)) return
+        if (saved.delete(key)) toDelete.push({ channel: runtime.channel.name, id: entry.id })
+      }
+
+      const logStoreFailure = throttledLog(60_000)
+      const flush = Effect.gen(function*() {
+        if (unsaved.size === 0 && toDelete.length === 0) return
+        const inserts = [...unsaved.values()]
+        const deletes = toDelete
+        unsaved = new Map()
+        toDelete = []
+        const written = yield* Effect.result(store.write(inserts, deletes))
+        if (written._tag === "Success") {
+          for (const row of inserts) saved.add(durableKey(row.channel, row.id))
+          return
+        }
+        for (const row of inserts) {
+          const key = durableKey(row.channel, row.id)
+          if (!unsaved.has(key)) unsaved.set(key, row)
+        }
+        toDelete.push(...deletes)
+        yield* logStoreFailure(Effect.logError("undelivered notifications could not be saved; will retry", {
+          store: store.location,
+          reason: written.failure.reason
+        }))
+      })
+
+      const wake = (runtime: ChannelRuntime) => {
+        Latch.closeUnsafe(idle)
+        Latch.openUnsafe(runtime.work)
+      }
+
+      const put = (runtime: ChannelRuntime, entry: Outgoing, nowMs: number) => {
+        runtime.queue.push(entry)
+        remember(runtime, entry, nowMs)
+        wake(runtime)
+      }
+
+      // Mute windows hold the latest state change per resource and state; repeats are dropped.
+      const held = new Map<string, Notification>()
+      // Routes with renotify_every: when a (resource, event) last went out on them.
+      const lastSent = new Map<string, number>()
+
+      const route = (notification: Notification, lane: Lane, nowMs: number) => {
+        const routeIndex = firstRoute(routes, notification)
+        if (routeIndex < 0) {
+          metrics.unrouted.updateUnsafe(1, context)
+          return
+        }
+        const target = routes[routeIndex]!
+        let renotify = false
+        if (target.renotifyEveryMs !== undefined) {
+          const key = `${routeIndex}\u0000${notification.client ?? ""}\u0000${notification.resource}\u0000${notification.event}`
+          if (lane === "change") lastSent.set(key, nowMs)
+          else if (renotifyDue(target, notification.severity, lastSent.get(key), nowMs)) {
+            renotify = true
+            lastSent.set(key, nowMs)
+          }
+        }
+        // One id per notification: every channel that carries ids sees the same one.
+        const id = nextId()
+        for (const index of target.channels) {
+          const runtime = runtimes[index]!
+          if (lane === "repeat" && !runtime.channel.settings.repeats && !renotify) continue
+          put(runtime, outgoing(notification, lane, id), nowMs)
+        }
+      }
 
       const enqueue = (notification: Notification) => {
         journal.record(notification)
-        backlog.push(notification)
-        Latch.closeUnsafe(idle)
-        Latch.openUnsafe(work)
+        const nowMs = clock.currentTimeMillisUnsafe()
+        const lane: Lane = isRepeat(notification) ? "repeat" : "change"
+        if (mute.length > 0 && mutedBy(mute, notification, nowMs) !== undefined) {
+          metrics.muted.updateUnsafe(1, context)
+          if (lane === "change") held.set(stateKeyOf(notification), notification)
+          return
+        }
+        route(notification, lane, nowMs)
       }
 
-      const deliver = (notification: Notification) =>
-        notifier.send(notification).pipe(
-          Effect.retry({ times: options.retries, schedule: Schedule.spaced(options.retryDelayMs) }),
-          Effect.matchEffect({
-            onSuccess: () => Effect.sync(() => sent++),
-            onFailure: (error) =>
-              Effect.sync(() => failed++).pipe(
-                Effect.andThen(Effect.logError(`notification not delivered through ${notifier.name}`, {
-                  event: notification.event,
-                  resource: notification.resource,
-                  reason: error.reason
-                }))
-              )
-          })
-        )
-
-      const sendLoop = Effect.gen(function*() {
-        while (true) {
-          const next = backlog.shift()
-          if (next === undefined) {
-            Latch.closeUnsafe(work)
-            Latch.openUnsafe(idle)
-            yield* work.await
-            continue
-          }
-          if (backlog.shedding !== wasShedding) {
-            wasShedding = backlog.shedding
-            if (wasShedding) {
-              yield* Effect.logError("notification backlog reached the queue threshold; coalescing per resource and event", {
-                threshold: options.queueThreshold
-              })
-            }
-          }
-          yield* deliver(next)
-          if (options.pacingMs > 0) yield* Effect.sleep(options.pacingMs)
+      /** Sends what mute windows held once they have closed: the current state of each resource. */
+      const releaseHeld = Effect.sync(() => {
+        if (held.size === 0) return
+        const nowMs = clock.currentTimeMillisUnsafe()
+        for (const [key, notification] of held) {
+          if (mutedBy(mute, notification, nowMs) !== undefined) continue
+          held.delete(key)
+          route(notification, "change", nowMs)
         }
       })
-      yield* Effect.forkScoped(sendLoop)
-      // Runs before the send loop is interrupted (finalizers run in reverse order).
+
+      const isIdle = () => runtimes.every((runtime) => runtime.queue.size === 0 && runtime.inflight === 0)
+
+      const deliver = (runtime: ChannelRuntime, entry: Outgoing) => {
+        const { channel } = runtime
+        const labels = attributes(channel)
+        const attempt = Effect.gen(function*() {
+          const started = clock.currentTimeMillisUnsafe()
+          const result = yield* Effect.result(
+            channel.transport.send(entry.notification, { id: entry.id }).pipe(
+              Effect.timeoutOrElse({
+                duration: channel.settings.attemptTimeoutMs,
+                orElse: () =>
+                  Effect.fail(new NotifierError({ reason: `no answer within ${channel.settings.attemptTimeoutMs} ms` }))
+              })
+            )
+          )
+          yield* Metric.update(
+            Metric.withAttributes(metrics.latency, labels),
+            (clock.currentTimeMillisUnsafe() - started) / 1000
+          )
+          if (result._tag === "Failure") {
+            entry.attempts++
+            yield* Metric.update(Metric.withAttributes(metrics.attemptFailures, labels), 1)
+            return yield* result.failure
+          }
+        })
+        return attempt.pipe(
+          Effect.retry({ schedule: retrySchedule(channel.settings.retry), times: channel.settings.retry.retries }),
+          Effect.matchEffect({
+            onSuccess: () =>
+              Effect.gen(function*() {
+                runtime.sent++
+                forget(runtime, entry)
+                yield* Metric.update(Metric.withAttributes(metrics.sent, labels), 1)
+              }),
+            onFailure: (error) =>
+              Effect.gen(function*() {
+                runtime.failed++
+                yield* Metric.update(Metric.withAttributes(metrics.failed, labels), 1)
+                yield* Effect.logError(`notification not delivered through channel ${channel.name}`, {
+                  channel: channel.name,
+                  event: entry.notification.event,
+                  resource: entry.notification.resource,
+                  id: entry.id,
+                  attempts: entry.attempts,
+                  kept: durable && entry.lane === "change" ? "in the state database, sent again at the next start" : "no",
+                  reason: error.reason
+                })
+              })
+          })
+        )
+      }
+
+      /** Waits for this channel's pacing slot: starts at least `pacingMs` apart across its workers. */
+      const paced = (runtime: ChannelRuntime) =>
+        Effect.suspend(() => {
+          const pacing = runtime.channel.settings.pacingMs
+          if (pacing <= 0) return Effect.void
+          const nowMs = clock.currentTimeMillisUnsafe()
+          const startMs = Math.max(nowMs, runtime.nextStartMs)
+          runtime.nextStartMs = startMs + pacing
+          return startMs > nowMs ? Effect.sleep(startMs - nowMs) : Effect.void
+        })
+
+      const worker = (runtime: ChannelRuntime) =>
+        Effect.gen(function*() {
+          while (true) {
+            if (runtime.queue.size === 0) {
+              Latch.closeUnsafe(runtime.work)
+              if (isIdle()) Latch.openUnsafe(idle)
+              yield* runtime.work.await
+              continue
+            }
+            // Wait for the pacing slot first: what waits stays in the queue, where a state change
+            // can still overtake it and a newer state replace it.
+            yield* paced(runtime)
+            const entry = runtime.queue.shift()
+            if (entry === undefined) continue
+            runtime.inflight++
+            yield* deliver(runtime, entry)
+            runtime.inflight--
+          }
+        })
+
+      const reportQueues = Effect.sync(() => {
+        for (const runtime of runtimes) {
+          const labels = attributes(runtime.channel)
+          const counters = runtime.queue.counters()
+          metrics.entries.pipe(Metric.withAttributes(labels)).updateUnsafe(counters.entries, context)
+          metrics.bytes.pipe(Metric.withAttributes(labels)).updateUnsafe(counters.bytes, context)
+          const shed = counters.repeatsShed - runtime.reportedShed
+          const coalesced = counters.changesCoalesced - runtime.reportedCoalesced
+          const storms = counters.storms - runtime.reportedStorms
+          metrics.shed.pipe(Metric.withAttributes(labels)).updateUnsafe(shed, context)
+          metrics.coalesced.pipe(Metric.withAttributes(labels)).updateUnsafe(coalesced, context)
+          metrics.storms.pipe(Metric.withAttributes(labels)).updateUnsafe(storms, context)
+          runtime.reportedShed = counters.repeatsShed
+          runtime.reportedCoalesced = counters.changesCoalesced
+          runtime.reportedStorms = counters.storms
+        }
+        metrics.held.updateUnsafe(held.size, context)
+      })
+
+      // Undelivered state changes of an earlier run go out first, under their old ids.
+      const pending = yield* store.loadAll.pipe(
+        Effect.catch((error) =>
+          Effect.as(
+            Effect.logError("undelivered notifications of the last run could not be read", {
+              store: store.location,
+              reason: error.reason
+            }),
+            []
+          )
+        )
+      )
+      const restoredIds = new Set<string>()
+      for (const row of pending) {
+        const runtime = byName.get(row.channel)
+        if (runtime === undefined) {
+          toDelete.push({ channel: row.channel, id: row.id })
+          continue
+        }
+        runtime.queue.push(outgoing(row.notification, "change", row.id, row.attempts))
+        saved.add(durableKey(row.channel, row.id))
+        restoredIds.add(row.id)
+        wake(runtime)
+      }
+      if (pending.length > 0) {
+        yield* Effect.logInfo("undelivered notifications of the last run queued again", {
+          notifications: restoredIds.size,
+          deliveries: pending.length,
+          dropped: toDelete.length
+        })
+      }
+
+      for (const runtime of runtimes) {
+        for (let n = 0; n < Math.max(1, runtime.channel.settings.concurrency); n++) {
+          yield* Effect.forkScoped(worker(runtime))
+        }
+      }
+      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(1000), Effect.andThen(releaseHeld, reportQueues))))
+      if (durable) yield* runWriteBehind(options.persistIntervalMs ?? 1000, flush)
+      yield* reportQueues
+
+      // Runs before the workers are interrupted (finalizers run in reverse order).
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
-          if (backlog.size === 0) return
+          if (isIdle()) return
           const left = yield* idle.await.pipe(Effect.timeoutOption(options.drainOnCloseMs))
           if (left._tag === "None") {
-            yield* Effect.logError("shutting down with notifications still queued", { queued: backlog.size })
+            const queued = runtimes.reduce((sum, runtime) => sum + runtime.queue.size + runtime.inflight, 0)
+            yield* Effect.logError("shutting down with notifications still queued", {
+              queued,
+              kept: durable ? "state changes stay in the state database for the next start" : "no (no state database)"
+            })
           }
         })
       )
+
+      const totals = () => {
+        let sent = 0
+        let failed = 0
+        let queued = 0
+        let shed = 0
+        for (const runtime of runtimes) {
+          const counters = runtime.queue.counters()
+          sent += runtime.sent
+          failed += runtime.failed
+          queued += counters.entries
+          shed += counters.repeatsShed + counters.changesCoalesced
+        }
+        return { sent, failed, queued, shed }
+      }
 
       return Outbox.of({
         enqueue,
         enqueueAll: (notifications) => {
           for (const notification of notifications) enqueue(notification)
         },
-        drained: idle.await,
-        counters: () => ({ sent, failed, queued: backlog.size, shed: backlog.shedCount })
+        drained: Effect.suspend(() => (isIdle() ? Effect.void : idle.await)),
+        counters: totals,
+        channelCounters: () =>
+          runtimes.map((runtime) => {
+            const counters = runtime.queue.counters()
+            return {
+              channel: runtime.channel.name,
+              type: runtime.channel.type,
+              entries: counters.entries,
+              bytes: counters.bytes,
+              sent: runtime.sent,
+              failed: runtime.failed,
+              shed: counters.repeatsShed + counters.changesCoalesced,
+              storms: counters.storms
+            }
+          }),
+        flush
       })
     })
   )

@@ -5,6 +5,7 @@ import { layerResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { layerChangeMetrics } from "../changes/changeMetrics.ts"
 import { ResourceChanges } from "../changes/ResourceChanges.ts"
 import { layerNotificationJournal, type NotificationJournal } from "../notify/NotificationJournal.ts"
+import { type ChannelBuildOptions, layerChannels } from "../notify/channels.ts"
 import { layerOutbox, Outbox } from "../notify/Outbox.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { layerStatePersistence } from "../store/StatePersistence.ts"
@@ -27,9 +28,15 @@ const layerOutboxMetrics = Layer.effectDiscard(
 /**
  * The whole monitoring engine for one configuration: the change stream, outbox, supervisor with its
  * actors, the receiver-level monitor, the router in front of them, and write-behind persistence of
- * what it knows. Needs a Notifier, a StateStore and an ActorProbe (`ActorProbe.layerNone`).
+ * what it knows. Needs a Notifier (the channel when none are configured), a StateStore, an
+ * OutboxStore, the platform for configured channels (HttpClient, ChildProcessSpawner) and an
+ * ActorProbe (`ActorProbe.layerNone`).
  */
-export const layerReceiverCore = (config: ReceiverConfig) => layerReceiverCoreListening(config, Layer.empty)
+export const layerReceiverCore = (config: ReceiverConfig, channels: ChannelOptions = defaultChannelOptions) =>
+  layerReceiverCoreListening(config, Layer.empty, channels)
+
+export type ChannelOptions = ChannelBuildOptions & { readonly notifierOnly: boolean }
+const defaultChannelOptions: ChannelOptions = { forceSend: false, notifierOnly: false }
 
 /**
  * The core with `listeners` subscribed to the change stream before the first change (the restore
@@ -37,22 +44,15 @@ export const layerReceiverCore = (config: ReceiverConfig) => layerReceiverCoreLi
  */
 export const layerReceiverCoreListening = <A, E>(
   config: ReceiverConfig,
-  listeners: Layer.Layer<A, E, ResourceChanges | NotificationJournal>
+  listeners: Layer.Layer<A, E, ResourceChanges | NotificationJournal>,
+  channels: ChannelOptions = defaultChannelOptions
 ) =>
   Layer.mergeAll(layerHeartbeatRouter(config), layerReceiverMonitor(config.timing), layerOutboxMetrics).pipe(
     Layer.provideMerge(layerResourceSupervisor(config)),
     Layer.provideMerge(Layer.merge(listeners, layerChangeMetrics)),
     Layer.provideMerge(layerStatePersistence({ flushIntervalMs: 1000 })),
-    Layer.provideMerge(
-      layerOutbox({
-        receiver: config.receiver,
-        pacingMs: config.notifyDevilrySleepMs,
-        queueThreshold: config.queueThreshold,
-        retries: 1,
-        retryDelayMs: 1000,
-        drainOnCloseMs: 10_000
-      })
-    ),
+    Layer.provideMerge(layerOutbox({ receiver: config.receiver, drainOnCloseMs: 10_000 })),
+    Layer.provideMerge(layerChannels(config, channels)),
     Layer.provideMerge(layerNotificationJournal()),
     Layer.provideMerge(ResourceChanges.layer)
   )

@@ -35,7 +35,8 @@ export const makeWorkspace = (configBody: string) => {
   const dir = mkdtempSync(join(tmpdir(), "hbm-e2e-"))
   const notificationsFile = join(dir, "notifications.jsonl")
   const standIn = join(dir, "notify_devilry.sh")
-  writeFileSync(standIn, `#!/bin/sh\n{ cat; echo; } >> "${notificationsFile}"\n`)
+  // One write per notification (O_APPEND, under PIPE_BUF): runs in parallel never interleave lines.
+  writeFileSync(standIn, `#!/bin/sh\nline=$(cat)\nprintf '%s\\n' "$line" >> "${notificationsFile}"\n`)
   chmodSync(standIn, 0o755)
   const configPath = join(dir, "receiver.yaml")
   const writeConfig = (body: string) => writeFileSync(configPath, `notify_devilry_cmd: ${standIn}\n${body}`)

@@ -1,0 +1,313 @@
+import { Effect } from "effect"
+import { HttpClient, HttpClientRequest } from "effect/http"
+import type { HttpClientError } from "effect/http/HttpClientError"
+import type { Transporter } from "nodemailer"
+import type { ChannelSpec } from "../config/notificationConfig.ts"
+import type { Notification } from "../domain/Notification.ts"
+import { type DeliveryMeta, NotifierError, type Transport } from "./Channel.ts"
+
+/**
+ * The channel kinds that talk to a server: webhook, alerta, slack (and Mattermost), telegram,
+ * pushover, ntfy over effect's HttpClient, and e-mail over SMTP (nodemailer). Each builds one
+ * request per notification; retries, time limits and concurrency are the outbox's.
+ *
+ * Error reasons name the host and what went wrong, never the URL path or a header: secrets live
+ * there (a Slack hook, a Telegram bot token).
+ */
+
+/** `[CRITICAL] timeout web1.example.com (client Client1)` */
+export const titleOf = (notification: Notification): string => {
+  const event = notification.event.replace(/^heartbeat_mesh_(heartbeat|receiver)_/, "")
+  const client = notification.client === undefined ? "" : ` (client ${notification.client})`
+  return `[${notification.severity.toUpperCase()}] ${event} ${notification.resource}${client}`
+}
+
+/** What a template or a webhook body can use, by name. */
+export const templateFields = (notification: Notification, meta: DeliveryMeta): Record<string, unknown> => ({
+  id: meta.id,
+  title: titleOf(notification),
+  severity: notification.severity,
+  event: notification.event,
+  text: notification.text,
+  resource: notification.resource,
+  client: notification.client ?? null,
+  service: notification.service,
+  group: notification.group,
+  value: notification.value,
+  origin: notification.origin,
+  environment: notification.environment ?? null,
+  receiver: notification.attributes?.receiver ?? notification.resource,
+  notification
+})
+
+/**
+ * Fills `{{name}}` placeholders with the JSON of the field (so `"text": {{text}}` gives a quoted,
+ * escaped string); an unknown name becomes null.
+ */
+export const renderTemplate = (template: string, fields: Record<string, unknown>): string =>
+  template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_, name: string) => JSON.stringify(fields[name] ?? null))
+
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).host
+  } catch {
+    return "(invalid URL)"
+  }
+}
+
+const describeHttpError = (host: string, error: HttpClientError): NotifierError => {
+  const reason = error.reason
+  switch (reason._tag) {
+    case "StatusCodeError":
+      return new NotifierError({ reason: `${host} answered HTTP ${reason.response.status}` })
+    case "TransportError": {
+      const cause = reason.cause as { code?: string; cause?: { code?: string }; message?: string } | undefined
+      const code = cause?.code ?? cause?.cause?.code ?? reason.description ?? "transport error"
+      return new NotifierError({ reason: `cannot reach ${host}: ${code}` })
+    }
+    default:
+      return new NotifierError({ reason: `request to ${host} failed: ${reason._tag}` })
+  }
+}
+
+/** A short excerpt of an error answer, for the log (servers explain themselves in the body). */
+const excerpt = (text: string) => text.replace(/\s+/g, " ").trim().slice(0, 200)
+
+/** Sends `request`, fails on a non-2xx answer (with an excerpt of its body), maps errors to NotifierError. */
+const sendRequest = (client: HttpClient.HttpClient, url: string, request: HttpClientRequest.HttpClientRequest) => {
+  const host = hostOf(url)
+  return client.execute(request).pipe(
+    Effect.flatMap((response) =>
+      response.status >= 200 && response.status < 300
+        ? Effect.as(Effect.ignore(response.text), response)
+        : Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (body) =>
+          Effect.fail(new NotifierError({ reason: `${host} answered HTTP ${response.status}: ${excerpt(body) || "(empty)"}` })))
+    ),
+    Effect.catchTag("HttpClientError", (error) => Effect.fail(describeHttpError(host, error))),
+    Effect.scoped
+  )
+}
+
+/** Reads a JSON answer body, for APIs that say "ok: false" with a 200. */
+const sendForJson = (client: HttpClient.HttpClient, url: string, request: HttpClientRequest.HttpClientRequest) => {
+  const host = hostOf(url)
+  return client.execute(request).pipe(
+    Effect.flatMap((response) =>
+      Effect.map(Effect.orElseSucceed(response.text, () => ""), (body) => ({ status: response.status, body }))
+    ),
+    Effect.catchTag("HttpClientError", (error) => Effect.fail(describeHttpError(host, error))),
+    Effect.scoped,
+    Effect.flatMap(({ status, body }) => {
+      let json: unknown
+      try {
+        json = JSON.parse(body)
+      } catch {
+        json = undefined
+      }
+      return status >= 200 && status < 300
+        ? Effect.succeed(json)
+        : Effect.fail(new NotifierError({ reason: `${host} answered HTTP ${status}: ${excerpt(body) || "(empty)"}` }))
+    })
+  )
+}
+
+/** Secrets resolved: the spec with every SecretRef replaced by its value. */
+export interface ResolvedSecrets {
+  readonly get: (key: string) => string | undefined
+}
+
+const alertaSeverity = (severity: string) => severity
+
+/** Pushover priority: -1 quiet for good news, 0 normal, 1 high (bypasses quiet hours) for critical. */
+const pushoverPriority = (severity: string): string =>
+  ["critical", "security", "major"].includes(severity) ? "1" : ["ok", "normal", "cleared", "informational", "debug", "trace"].includes(severity) ? "-1" : "0"
+
+/** ntfy priority 1 (min) to 5 (max). */
+const ntfyPriority = (severity: string): string =>
+  ["critical", "security"].includes(severity) ? "5" : severity === "major" ? "4" : ["ok", "normal", "cleared", "informational", "debug", "trace"].includes(severity) ? "2" : "3"
+
+export const makeHttpTransport = (
+  spec: Exclude<ChannelSpec, { type: "notify_devilry" | "stdout" | "email" }>,
+  secrets: ResolvedSecrets,
+  client: HttpClient.HttpClient
+): Transport => {
+  switch (spec.type) {
+    case "webhook": {
+      const url = secrets.get("url")!
+      const headers = Object.fromEntries(spec.headers.map(([name]) => [name, secrets.get(`headers.${name}`)!]))
+      return {
+        send: (notification, meta) => {
+          const body = spec.bodyTemplate === undefined
+            ? JSON.stringify({ id: meta.id, ...notification })
+            : renderTemplate(spec.bodyTemplate, templateFields(notification, meta))
+          return sendRequest(
+            client,
+            url,
+            HttpClientRequest.post(url).pipe(
+              HttpClientRequest.setHeaders({ ...headers, "Idempotency-Key": meta.id }),
+              HttpClientRequest.bodyText(body, "application/json")
+            )
+          )
+        }
+      }
+    }
+    case "alerta": {
+      const url = `${spec.url}/alert`
+      const apiKey = secrets.get("api_key")
+      return {
+        send: (notification, meta) =>
+          sendRequest(
+            client,
+            url,
+            HttpClientRequest.post(url).pipe(
+              HttpClientRequest.setHeaders(apiKey === undefined ? {} : { Authorization: `Key ${apiKey}` }),
+              HttpClientRequest.bodyText(
+                JSON.stringify({
+                  resource: notification.resource,
+                  event: notification.event,
+                  environment: spec.environment ?? notification.environment ?? "Production",
+                  severity: alertaSeverity(notification.severity),
+                  correlate: notification.correlate ?? [],
+                  service: [notification.service],
+                  group: notification.group,
+                  value: String(notification.value),
+                  text: notification.text,
+                  origin: notification.origin,
+                  type: "heartbeatAlert",
+                  attributes: {
+                    ...notification.attributes,
+                    ...(notification.client === undefined ? {} : { client: notification.client }),
+                    notificationId: meta.id
+                  }
+                }),
+                "application/json"
+              )
+            )
+          )
+      }
+    }
+    case "slack": {
+      const url = secrets.get("url")!
+      return {
+        send: (notification) =>
+          sendRequest(
+            client,
+            url,
+            HttpClientRequest.post(url).pipe(
+              HttpClientRequest.bodyText(
+                JSON.stringify({
+                  text: `*${titleOf(notification)}*\n${notification.text}`,
+                  ...(spec.channel === undefined ? {} : { channel: spec.channel }),
+                  ...(spec.username === undefined ? {} : { username: spec.username })
+                }),
+                "application/json"
+              )
+            )
+          )
+      }
+    }
+    case "telegram": {
+      const url = `${spec.url}/bot${secrets.get("bot_token")!}/sendMessage`
+      return {
+        send: (notification) =>
+          sendForJson(
+            client,
+            url,
+            HttpClientRequest.post(url).pipe(
+              HttpClientRequest.bodyText(
+                JSON.stringify({
+                  chat_id: spec.chatId,
+                  text: `${titleOf(notification)}\n${notification.text}`,
+                  disable_web_page_preview: true
+                }),
+                "application/json"
+              )
+            )
+          ).pipe(
+            Effect.flatMap((answer) =>
+              (answer as { ok?: boolean } | undefined)?.ok === true
+                ? Effect.void
+                : Effect.fail(new NotifierError({ reason: `${hostOf(url)} did not confirm the message (ok is not true)` }))
+            )
+          )
+      }
+    }
+    case "pushover": {
+      const url = `${spec.url}/1/messages.json`
+      const token = secrets.get("token")!
+      const user = secrets.get("user")!
+      return {
+        send: (notification) =>
+          sendForJson(
+            client,
+            url,
+            HttpClientRequest.post(url).pipe(
+              HttpClientRequest.bodyUrlParams({
+                token,
+                user,
+                title: titleOf(notification),
+                message: notification.text,
+                priority: pushoverPriority(notification.severity)
+              })
+            )
+          ).pipe(
+            Effect.flatMap((answer) =>
+              (answer as { status?: number } | undefined)?.status === 1
+                ? Effect.void
+                : Effect.fail(new NotifierError({ reason: `${hostOf(url)} did not confirm the message (status is not 1)` }))
+            )
+          )
+      }
+    }
+    case "ntfy": {
+      const url = `${spec.url}/${encodeURIComponent(spec.topic)}`
+      const token = secrets.get("token")
+      return {
+        send: (notification, meta) =>
+          sendRequest(
+            client,
+            url,
+            HttpClientRequest.post(url).pipe(
+              HttpClientRequest.setHeaders({
+                Title: titleOf(notification),
+                Priority: ntfyPriority(notification.severity),
+                Tags: notification.severity,
+                "X-Sequence-Id": meta.id.replace(/[^A-Za-z0-9_-]/g, "_"),
+                ...(token === undefined ? {} : { Authorization: `Bearer ${token}` })
+              }),
+              HttpClientRequest.bodyText(notification.text, "text/plain")
+            )
+          )
+      }
+    }
+  }
+}
+
+/** E-mail over SMTP: one message per notification, its Message-ID built from the notification id. */
+export const makeEmailTransport = (
+  spec: Extract<ChannelSpec, { type: "email" }>,
+  transporter: Transporter
+): Transport => ({
+  send: (notification, meta) =>
+    Effect.tryPromise({
+      try: (signal) => {
+        const sending = transporter.sendMail({
+          from: spec.from,
+          to: [...spec.to],
+          subject: titleOf(notification),
+          text: `${notification.text}\n\n${JSON.stringify(notification, null, 2)}\n`,
+          messageId: `<${meta.id}@heartbeat-mesh>`,
+          headers: { "X-Heartbeat-Mesh-Id": meta.id }
+        })
+        signal.addEventListener("abort", () => transporter.close())
+        return sending
+      },
+      catch: (error) => {
+        const failure = error as { code?: string; responseCode?: number; message?: string }
+        const why = failure.responseCode !== undefined
+          ? `server answered ${failure.responseCode}`
+          : failure.code ?? "send failed"
+        return new NotifierError({ reason: `SMTP ${spec.smtp.host}:${spec.smtp.port}: ${why}` })
+      }
+    }).pipe(Effect.asVoid)
+})
