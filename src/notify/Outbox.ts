@@ -55,42 +55,42 @@ export interface OutboxOptions {
 const attributes = (channel: Channel) => ({ channel: channel.name, type: channel.type })
 
 const metrics = {
-  sent: Metric.counter("heartbeat_mesh_channel_sent_total", {
+  sent: Metric.counter("channel_sent_total", {
     description: "Notifications a channel delivered",
     incremental: true
   }),
-  failed: Metric.counter("heartbeat_mesh_channel_failed_total", {
+  failed: Metric.counter("channel_failed_total", {
     description: "Notifications a channel gave up on after every retry (state changes stay in state.db for the next start)",
     incremental: true
   }),
-  attemptFailures: Metric.counter("heartbeat_mesh_channel_attempt_failures_total", {
+  attemptFailures: Metric.counter("channel_attempt_failures_total", {
     description: "Failed attempts (errors and timeouts), retries included",
     incremental: true
   }),
-  latency: Metric.histogram("heartbeat_mesh_channel_send_seconds", {
+  latency: Metric.histogram("channel_send_seconds", {
     description: "Time one delivery attempt took, per channel",
     boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
   }),
-  shed: Metric.counter("heartbeat_mesh_channel_repeats_shed_total", {
+  shed: Metric.counter("channel_repeats_shed_total", {
     description: "Repeats dropped: superseded by a newer repeat of the same event, or past the queue cap",
     incremental: true
   }),
-  coalesced: Metric.counter("heartbeat_mesh_channel_changes_coalesced_total", {
+  coalesced: Metric.counter("channel_changes_coalesced_total", {
     description: "State changes replaced by a newer state of the same resource during a queue storm",
     incremental: true
   }),
-  storms: Metric.counter("heartbeat_mesh_channel_storms_total", {
+  storms: Metric.counter("channel_storms_total", {
     description: "Times a channel queue passed its cap with state changes (queue_threshold_reached sent)",
     incremental: true
   }),
-  entries: Metric.gauge("heartbeat_mesh_channel_queue_entries", { description: "Notifications waiting, per channel" }),
-  bytes: Metric.gauge("heartbeat_mesh_channel_queue_bytes", { description: "Estimated memory of the waiting notifications, per channel" }),
-  muted: Metric.counter("heartbeat_mesh_notifications_muted_total", {
+  entries: Metric.gauge("channel_queue_entries", { description: "Notifications waiting, per channel" }),
+  bytes: Metric.gauge("channel_queue_bytes", { description: "Estimated memory of the waiting notifications, per channel" }),
+  muted: Metric.counter("notifications_muted_total", {
     description: "Notifications a mute window held back (state changes) or dropped (repeats)",
     incremental: true
   }),
-  held: Metric.gauge("heartbeat_mesh_notifications_held", { description: "State changes held by mute windows, to be sent when they end" }),
-  unrouted: Metric.counter("heartbeat_mesh_notifications_unrouted_total", {
+  held: Metric.gauge("notifications_held", { description: "State changes held by mute windows, to be sent when they end" }),
+  unrouted: Metric.counter("notifications_unrouted_total", {
     description: "Notifications no route matched",
     incremental: true
   })
@@ -110,10 +110,6 @@ interface ChannelRuntime {
   nextStartMs: number
   sent: number
   failed: number
-  /** Counters already added to the metrics (the queue keeps totals). */
-  reportedShed: number
-  reportedCoalesced: number
-  reportedStorms: number
 }
 
 export const layerOutbox = (options: OutboxOptions) =>
@@ -142,10 +138,7 @@ export const layerOutbox = (options: OutboxOptions) =>
         inflight: 0,
         nextStartMs: 0,
         sent: 0,
-        failed: 0,
-        reportedShed: 0,
-        reportedCoalesced: 0,
-        reportedStorms: 0
+        failed: 0
       }))
       const byName = new Map(runtimes.map((runtime) => [runtime.channel.name, runtime]))
 
@@ -219,6 +212,7 @@ export const layerOutbox = (options: OutboxOptions) =>
 
       // Mute windows hold the latest state change per resource and state; repeats are dropped.
       const held = new Map<string, Notification>()
+      const holding = Latch.makeUnsafe(false)
       // Routes with renotify_every: when a (resource, event) last went out on them.
       const lastSent = new Map<string, number>()
 
@@ -253,7 +247,10 @@ export const layerOutbox = (options: OutboxOptions) =>
         const lane: Lane = isRepeat(notification) ? "repeat" : "change"
         if (mute.length > 0 && mutedBy(mute, notification, nowMs) !== undefined) {
           metrics.muted.updateUnsafe(1, context)
-          if (lane === "change") held.set(stateKeyOf(notification), notification)
+          if (lane === "change") {
+            held.set(stateKeyOf(notification), notification)
+            Latch.openUnsafe(holding)
+          }
           return
         }
         route(notification, lane, nowMs)
@@ -354,24 +351,23 @@ export const layerOutbox = (options: OutboxOptions) =>
           }
         })
 
-      const reportQueues = Effect.sync(() => {
-        for (const runtime of runtimes) {
-          const labels = attributes(runtime.channel)
-          const counters = runtime.queue.counters()
-          metrics.entries.pipe(Metric.withAttributes(labels)).updateUnsafe(counters.entries, context)
-          metrics.bytes.pipe(Metric.withAttributes(labels)).updateUnsafe(counters.bytes, context)
-          const shed = counters.repeatsShed - runtime.reportedShed
-          const coalesced = counters.changesCoalesced - runtime.reportedCoalesced
-          const storms = counters.storms - runtime.reportedStorms
-          metrics.shed.pipe(Metric.withAttributes(labels)).updateUnsafe(shed, context)
-          metrics.coalesced.pipe(Metric.withAttributes(labels)).updateUnsafe(coalesced, context)
-          metrics.storms.pipe(Metric.withAttributes(labels)).updateUnsafe(storms, context)
-          runtime.reportedShed = counters.repeatsShed
-          runtime.reportedCoalesced = counters.changesCoalesced
-          runtime.reportedStorms = counters.storms
-        }
-        metrics.held.updateUnsafe(held.size, context)
+      // Queue sizes and the queue's own totals are read live at each scrape (no timer, no copy).
+      const registrations = runtimes.flatMap((runtime) => {
+        const labels = attributes(runtime.channel)
+        const live = <S>(metric: Metric.Metric<number, S>, get: () => S) =>
+          Metric.registerUnsafe(Metric.withAttributes(metric, labels), context, { get, update: () => {}, modify: () => {} })
+        return [
+          live(metrics.entries, () => ({ value: runtime.queue.size })),
+          live(metrics.bytes, () => ({ value: runtime.queue.bytes })),
+          live(metrics.shed, () => ({ count: runtime.queue.counters().repeatsShed, incremental: true })),
+          live(metrics.coalesced, () => ({ count: runtime.queue.counters().changesCoalesced, incremental: true })),
+          live(metrics.storms, () => ({ count: runtime.queue.counters().storms, incremental: true }))
+        ]
       })
+      registrations.push(
+        Metric.registerUnsafe(metrics.held, context, { get: () => ({ value: held.size }), update: () => {}, modify: () => {} })
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => registrations.forEach((registration) => registration.remove())))
 
       // Undelivered state changes of an earlier run go out first, under their old ids.
       const pending = yield* store.loadAll.pipe(
@@ -410,9 +406,14 @@ export const layerOutbox = (options: OutboxOptions) =>
           yield* Effect.forkScoped(worker(runtime))
         }
       }
-      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(1000), Effect.andThen(releaseHeld, reportQueues))))
+      // While mute windows hold something, look every second whether its window has closed.
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        yield* holding.await
+        yield* Effect.sleep(1000)
+        yield* releaseHeld
+        if (held.size === 0) Latch.closeUnsafe(holding)
+      })))
       if (durable) yield* runWriteBehind(options.persistIntervalMs ?? 1000, flush)
-      yield* reportQueues
 
       // Runs before the workers are interrupted (finalizers run in reverse order).
       yield* Effect.addFinalizer(() =>

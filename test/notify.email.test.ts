@@ -1,0 +1,136 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server"
+import { Outbox } from "../src/notify/Outbox.ts"
+import { enqueue, timeoutNotification, withChannels } from "./support/channelHarness.ts"
+
+const fixtures = join(import.meta.dirname, "fixtures")
+const cert = join(fixtures, "smtp-test.crt")
+
+interface Received {
+  readonly from: string
+  readonly to: ReadonlyArray<string>
+  readonly data: string
+  readonly secure: boolean
+  readonly user: string | undefined
+}
+
+/** A real SMTP server (smtp-server) on a free loopback port, with a self-signed test certificate. */
+const smtpServer = (options: { readonly secure: boolean; readonly rejectFirst?: number }) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const received: Array<Received> = []
+      let rejections = options.rejectFirst ?? 0
+      const serverOptions: SMTPServerOptions = {
+        secure: options.secure,
+        key: readFileSync(join(fixtures, "smtp-test.key")),
+        cert: readFileSync(cert),
+        authMethods: ["PLAIN", "LOGIN"],
+        onAuth: (auth, _session, callback) =>
+          auth.username === "hb" && auth.password === "smtp-pass"
+            ? callback(null, { user: "hb" })
+            : callback(new Error("bad credentials")),
+        onData: (stream, session: SMTPServerSession, callback) => {
+          let data = ""
+          stream.setEncoding("utf8")
+          stream.on("data", (chunk) => (data += chunk))
+          stream.on("end", () => {
+            if (rejections > 0) {
+              rejections--
+              const error = Object.assign(new Error("try again later"), { responseCode: 451 })
+              return callback(error)
+            }
+            received.push({
+              from: session.envelope.mailFrom === false ? "" : session.envelope.mailFrom.address,
+              to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+              data,
+              secure: session.secure,
+              user: session.user as string | undefined
+            })
+            callback()
+          })
+        }
+      }
+      const server = new SMTPServer(serverOptions)
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+      const address = server.server.address()
+      if (typeof address !== "object" || address === null) throw new Error("no address")
+      return { port: address.port, received, server }
+    }),
+    ({ server }) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  )
+
+const emailChannel = (port: number, security: string, extra = "") => `
+channels:
+  mail:
+    type: email
+    smtp: { host: 127.0.0.1, port: ${port}, ${security}, user: hb, password_env: HBM_TEST_SMTP_PASSWORD, ca_file: ${cert} }
+    from: hb@example.com
+    to: [ops@example.com, oncall@example.com]
+    retry_delay: 0.05
+${extra}`
+process.env["HBM_TEST_SMTP_PASSWORD"] = "smtp-pass"
+
+const header = (data: string, name: string) =>
+  new RegExp(`^${name}: (.*)$`, "mi").exec(data)?.[1]?.trim()
+
+describe("e-mail channel against a real SMTP server (smtp-server)", () => {
+  it.live("STARTTLS with auth: one message per notification, subject and Message-ID from the notification", () =>
+    Effect.gen(function*() {
+      const smtp = yield* smtpServer({ secure: false })
+      yield* Effect.gen(function*() {
+        yield* enqueue(timeoutNotification)
+        const outbox = yield* Outbox
+        yield* outbox.drained
+        assert.strictEqual(smtp.received.length, 1)
+        const message = smtp.received[0]!
+        assert.strictEqual(message.secure, true) // upgraded with STARTTLS before the credentials went over
+        assert.strictEqual(message.user, "hb")
+        assert.strictEqual(message.from, "hb@example.com")
+        assert.deepStrictEqual(message.to, ["ops@example.com", "oncall@example.com"])
+        assert.strictEqual(header(message.data, "Subject"), "[MAJOR] timeout db1.example.com (client C)")
+        assert.match(header(message.data, "Message-ID") ?? "", /^<[0-9a-z]+-[0-9a-z]+@heartbeat-mesh>$/)
+        assert.include(message.data, timeoutNotification.text)
+      }).pipe(Effect.provide(withChannels(emailChannel(smtp.port, "starttls: true"))))
+    }))
+
+  it.live("implicit TLS (port 465 style)", () =>
+    Effect.gen(function*() {
+      const smtp = yield* smtpServer({ secure: true })
+      yield* Effect.gen(function*() {
+        yield* enqueue(timeoutNotification)
+        yield* (yield* Outbox).drained
+        assert.strictEqual(smtp.received.length, 1)
+        assert.strictEqual(smtp.received[0]!.secure, true)
+      }).pipe(Effect.provide(withChannels(emailChannel(smtp.port, "tls: true"))))
+    }))
+
+  it.live("a temporary rejection (451) is retried; the message arrives once", () =>
+    Effect.gen(function*() {
+      const smtp = yield* smtpServer({ secure: false, rejectFirst: 2 })
+      yield* Effect.gen(function*() {
+        yield* enqueue(timeoutNotification)
+        const outbox = yield* Outbox
+        yield* outbox.drained
+        assert.strictEqual(smtp.received.length, 1)
+        assert.deepStrictEqual(outbox.channelCounters().map(({ sent, failed }) => ({ sent, failed })), [{ sent: 1, failed: 0 }])
+      }).pipe(Effect.provide(withChannels(emailChannel(smtp.port, "starttls: true"))))
+    }))
+
+  it.live("a wrong password fails every attempt and counts as failed", () =>
+    Effect.gen(function*() {
+      const smtp = yield* smtpServer({ secure: false })
+      process.env["HBM_TEST_SMTP_WRONG"] = "nope"
+      yield* Effect.gen(function*() {
+        yield* enqueue(timeoutNotification)
+        const outbox = yield* Outbox
+        yield* outbox.drained
+        assert.strictEqual(smtp.received.length, 0)
+        assert.deepStrictEqual(outbox.channelCounters().map(({ sent, failed }) => ({ sent, failed })), [{ sent: 0, failed: 1 }])
+      }).pipe(Effect.provide(withChannels(
+        emailChannel(smtp.port, "starttls: true").replace("HBM_TEST_SMTP_PASSWORD", "HBM_TEST_SMTP_WRONG").replace("retry_delay: 0.05", "retry_delay: 0.05\n    retries: 1")
+      )))
+    }))
+})
