@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { ActorProbe } from "../../src/actors/ResourceActor.ts"
 import type { Notification } from "../../src/domain/Notification.ts"
 import { layerTest } from "../../src/notify/Notifier.ts"
 import { Outbox } from "../../src/notify/Outbox.ts"
@@ -41,7 +42,7 @@ clients:
     token: aaaaaaaa
     timeout: 1
 ${channels}
-`)).pipe(Layer.provideMerge(layerTest), Layer.provideMerge(layerMemoryStateStore()))
+`)).pipe(Layer.provideMerge(layerTest), Layer.provideMerge(layerMemoryStateStore()), Layer.provide(ActorProbe.layerNone))
 
 export const enqueue = (notification: Notification) =>
   Outbox.use((outbox) => Effect.sync(() => outbox.enqueue(notification)))
