@@ -3,6 +3,7 @@ import type { Notification, ReceiverIdentity } from "../domain/Notification.ts"
 import { firstRoute, mutedBy, renotifyDue } from "../monitor/notificationRouting.ts"
 import { queueThresholdNotification } from "../monitor/notifications.ts"
 import { isRepeat } from "../monitor/repeats.ts"
+import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { type Channel, Channels, NotifierError, type RetryPolicy } from "./Channel.ts"
 import { ChannelQueue, estimateBytes, type Lane, type Outgoing, stateKeyOf } from "./ChannelQueue.ts"
@@ -71,25 +72,10 @@ const metrics = {
     description: "Time one delivery attempt took, per channel",
     boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
   }),
-  shed: Metric.counter("channel_repeats_shed_total", {
-    description: "Repeats dropped: superseded by a newer repeat of the same event, or past the queue cap",
-    incremental: true
-  }),
-  coalesced: Metric.counter("channel_changes_coalesced_total", {
-    description: "State changes replaced by a newer state of the same resource during a queue storm",
-    incremental: true
-  }),
-  storms: Metric.counter("channel_storms_total", {
-    description: "Times a channel queue passed its cap with state changes (queue_threshold_reached sent)",
-    incremental: true
-  }),
-  entries: Metric.gauge("channel_queue_entries", { description: "Notifications waiting, per channel" }),
-  bytes: Metric.gauge("channel_queue_bytes", { description: "Estimated memory of the waiting notifications, per channel" }),
   muted: Metric.counter("notifications_muted_total", {
     description: "Notifications a mute window held back (state changes) or dropped (repeats)",
     incremental: true
   }),
-  held: Metric.gauge("notifications_held", { description: "State changes held by mute windows, to be sent when they end" }),
   unrouted: Metric.counter("notifications_unrouted_total", {
     description: "Notifications no route matched",
     incremental: true
@@ -351,23 +337,37 @@ export const layerOutbox = (options: OutboxOptions) =>
           }
         })
 
-      // Queue sizes and the queue's own totals are read live at each scrape (no timer, no copy).
-      const registrations = runtimes.flatMap((runtime) => {
+      const totals = () => {
+        let sent = 0
+        let failed = 0
+        let queued = 0
+        let shed = 0
+        for (const runtime of runtimes) {
+          const counters = runtime.queue.counters()
+          sent += runtime.sent
+          failed += runtime.failed
+          queued += counters.entries
+          shed += counters.repeatsShed + counters.changesCoalesced
+        }
+        return { sent, failed, queued, shed }
+      }
+
+      // Queue sizes and the queue's own totals are read when metrics are taken (no timer, no copy).
+      for (const runtime of runtimes) {
         const labels = attributes(runtime.channel)
-        const live = <S>(metric: Metric.Metric<number, S>, get: () => S) =>
-          Metric.registerUnsafe(Metric.withAttributes(metric, labels), context, { get, update: () => {}, modify: () => {} })
-        return [
-          live(metrics.entries, () => ({ value: runtime.queue.size })),
-          live(metrics.bytes, () => ({ value: runtime.queue.bytes })),
-          live(metrics.shed, () => ({ count: runtime.queue.counters().repeatsShed, incremental: true })),
-          live(metrics.coalesced, () => ({ count: runtime.queue.counters().changesCoalesced, incremental: true })),
-          live(metrics.storms, () => ({ count: runtime.queue.counters().storms, incremental: true }))
-        ]
-      })
-      registrations.push(
-        Metric.registerUnsafe(metrics.held, context, { get: () => ({ value: held.size }), update: () => {}, modify: () => {} })
-      )
-      yield* Effect.addFinalizer(() => Effect.sync(() => registrations.forEach((registration) => registration.remove())))
+        const queue = runtime.queue
+        yield* liveGauge("channel_queue_entries", "Notifications waiting, per channel", () => queue.size, labels)
+        yield* liveGauge("channel_queue_bytes", "Estimated memory of the waiting notifications, per channel", () => queue.bytes, labels)
+        yield* liveCounter("channel_repeats_shed_total", "Repeats dropped: superseded by a newer repeat of the same event, or past the queue cap", () => queue.counters().repeatsShed, labels)
+        yield* liveCounter("channel_changes_coalesced_total", "State changes replaced by a newer state of the same resource during a queue storm", () => queue.counters().changesCoalesced, labels)
+        yield* liveCounter("channel_storms_total", "Times a channel queue passed its cap with state changes (queue_threshold_reached sent)", () => queue.counters().storms, labels)
+      }
+      yield* liveGauge("notifications_held", "State changes held by mute windows, to be sent when they end", () => held.size)
+      // Totals over every channel (the names the single-notifier receiver always had).
+      yield* liveCounter("notifications_sent_total", "Notifications delivered, all channels", () => totals().sent)
+      yield* liveCounter("notifications_failed_total", "Notifications given up after every retry, all channels", () => totals().failed)
+      yield* liveCounter("notifications_shed_total", "Repeats shed and state changes coalesced, all channels", () => totals().shed)
+      yield* liveGauge("notifications_queued", "Notifications waiting, all channels", () => totals().queued)
 
       // Undelivered state changes of an earlier run go out first, under their old ids.
       const pending = yield* store.loadAll.pipe(
@@ -429,21 +429,6 @@ export const layerOutbox = (options: OutboxOptions) =>
           }
         })
       )
-
-      const totals = () => {
-        let sent = 0
-        let failed = 0
-        let queued = 0
-        let shed = 0
-        for (const runtime of runtimes) {
-          const counters = runtime.queue.counters()
-          sent += runtime.sent
-          failed += runtime.failed
-          queued += counters.entries
-          shed += counters.repeatsShed + counters.changesCoalesced
-        }
-        return { sent, failed, queued, shed }
-      }
 
       return Outbox.of({
         enqueue,

@@ -149,7 +149,7 @@ export interface ChannelBuildOptions {
 const sampleMeta = { id: "sample-id" }
 
 /** Builds the transport of one configured channel; checks what can be checked before the first alert. */
-const makeTransport = (channel: ChannelConfig, config: ReceiverConfig, options: ChannelBuildOptions) =>
+const makeTransport = (channel: ChannelConfig, config: ReceiverConfig, options: ChannelBuildOptions, settings: DeliverySettings) =>
   Effect.gen(function*() {
     const spec = channel.spec
     const secrets = yield* resolveSecrets(channel)
@@ -165,7 +165,10 @@ const makeTransport = (channel: ChannelConfig, config: ReceiverConfig, options: 
       case "email": {
         const nodemailer = yield* Effect.promise(() => import("nodemailer"))
         const password = secrets.get("smtp.password")
+        // A pool: one SMTP connection per concurrent send, kept open between messages.
         const transporter = nodemailer.createTransport({
+          pool: true,
+          maxConnections: settings.concurrency,
           host: spec.smtp.host,
           port: spec.smtp.port,
           secure: spec.smtp.security === "tls",
@@ -250,13 +253,9 @@ export const layerChannels = (config: ReceiverConfig, options: ChannelBuildOptio
       }
       const all: Array<Channel> = []
       for (const channel of notifications.channels) {
-        const transport: Transport = yield* makeTransport(channel, config, options)
-        all.push({
-          name: channel.name,
-          type: channel.spec.type,
-          settings: withOverrides(defaultSettings(channel.spec.type, config), channel),
-          transport
-        })
+        const settings = withOverrides(defaultSettings(channel.spec.type, config), channel)
+        const transport: Transport = yield* makeTransport(channel, config, options, settings)
+        all.push({ name: channel.name, type: channel.spec.type, settings, transport })
       }
       const index = new Map(all.map((channel, position) => [channel.name, position]))
       return Channels.of({

@@ -290,18 +290,17 @@ export const makeEmailTransport = (
 ): Transport => ({
   send: (notification, meta) =>
     Effect.tryPromise({
-      try: (signal) => {
-        const sending = transporter.sendMail({
+      // An attempt past the channel's time limit is abandoned; the pooled connection it used is
+      // bounded by the transport's own socket timeout.
+      try: () =>
+        transporter.sendMail({
           from: spec.from,
           to: [...spec.to],
           subject: titleOf(notification),
           text: `${notification.text}\n\n${JSON.stringify(notification, null, 2)}\n`,
           messageId: `<${meta.id}@heartbeat-mesh>`,
           headers: { "X-Heartbeat-Mesh-Id": meta.id }
-        })
-        signal.addEventListener("abort", () => transporter.close())
-        return sending
-      },
+        }),
       catch: (error) => {
         const failure = error as { code?: string; responseCode?: number; message?: string }
         const why = failure.responseCode !== undefined

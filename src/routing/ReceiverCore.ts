@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Layer } from "effect"
 import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { layerReceiverMonitor } from "../actors/ReceiverMonitor.ts"
 import { layerResourceSupervisor } from "../actors/ResourceSupervisor.ts"
@@ -6,24 +6,9 @@ import { layerChangeMetrics } from "../changes/changeMetrics.ts"
 import { ResourceChanges } from "../changes/ResourceChanges.ts"
 import { layerNotificationJournal, type NotificationJournal } from "../notify/NotificationJournal.ts"
 import { type ChannelBuildOptions, layerChannels } from "../notify/channels.ts"
-import { layerOutbox, Outbox } from "../notify/Outbox.ts"
-import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
+import { layerOutbox } from "../notify/Outbox.ts"
 import { layerStatePersistence } from "../store/StatePersistence.ts"
 import { layerHeartbeatRouter } from "./HeartbeatRouter.ts"
-
-/**
- * The outbox's counters as metrics, read when metrics are taken. (They belong in the Outbox
- * itself, src/notify/, which is being rewritten; until then they are registered here.)
- */
-const layerOutboxMetrics = Layer.effectDiscard(
-  Effect.gen(function*() {
-    const outbox = yield* Outbox
-    yield* liveCounter("notifications_sent_total", "Notifications handed to the notifier", () => outbox.counters().sent)
-    yield* liveCounter("notifications_failed_total", "Notifications the notifier failed to deliver (after retry)", () => outbox.counters().failed)
-    yield* liveCounter("notifications_shed_total", "Notifications dropped as superseded during a storm", () => outbox.counters().shed)
-    yield* liveGauge("notifications_queued", "Notifications waiting to be sent", () => outbox.counters().queued)
-  })
-)
 
 /**
  * The whole monitoring engine for one configuration: the change stream, outbox, supervisor with its
@@ -47,7 +32,7 @@ export const layerReceiverCoreListening = <A, E>(
   listeners: Layer.Layer<A, E, ResourceChanges | NotificationJournal>,
   channels: ChannelOptions = defaultChannelOptions
 ) =>
-  Layer.mergeAll(layerHeartbeatRouter(config), layerReceiverMonitor(config.timing), layerOutboxMetrics).pipe(
+  Layer.mergeAll(layerHeartbeatRouter(config), layerReceiverMonitor(config.timing)).pipe(
     Layer.provideMerge(layerResourceSupervisor(config)),
     Layer.provideMerge(Layer.merge(listeners, layerChangeMetrics)),
     Layer.provideMerge(layerStatePersistence({ flushIntervalMs: 1000 })),
