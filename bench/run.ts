@@ -27,6 +27,7 @@ const scaleSizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]
 const scale = scaleSizes.map((size) => run("scale.ts", [String(size)], ["--expose-gc", "--max-old-space-size=8192"]))
 const latency = run("latency.ts", ["--resources", "10000"])
 const sender = run("sender.ts", quick ? ["--quick"] : [])
+const notify = run("notify.ts", quick ? ["--quick"] : [])
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
 const scaleAt = (n: number) => scale.find((s: { resources: number }) => s.resources === n)
@@ -39,7 +40,9 @@ const targets = [
   ]),
   { what: "detection p99, ms late", measured: latency.p99Ms, target: "<= 50", met: latency.p99Ms <= 50 },
   { what: "sender, one receiver refusing, ms", measured: sender.wallMsOneRefused, target: "<= 300", met: sender.wallMsOneRefused <= 300 },
-  { what: "sender CPU with every plugin / without (paired)", measured: sender.pluginCostRatio, target: "<= 1.5", met: sender.pluginCostRatio <= 1.5 }
+  { what: "sender CPU with every plugin / without (paired)", measured: sender.pluginCostRatio, target: "<= 1.5", met: sender.pluginCostRatio <= 1.5 },
+  { what: "notify_devilry, notifications/s (pacing 0)", measured: notify.perSecond.notify_devilry, target: `>= ${notify.deployedNotifyDevilryPerSecond} (deployed)`, met: notify.perSecond.notify_devilry >= notify.deployedNotifyDevilryPerSecond },
+  { what: `burst of ${notify.burst} new resources: ingest notifications on / off`, measured: notify.burstRatio, target: ">= 0.8", met: notify.burstRatio >= 0.8 }
 ]
 
 console.log("\nIngest (10,000 resources, PUSH sender in another process; best of the rounds)")
@@ -57,6 +60,10 @@ console.log("Detection latency (10,000 resources going stale; ms after the deadl
 console.table([latency])
 console.log("Sender (median wall time of a run)")
 console.table([sender])
+console.log(`Notifications/s per channel kind, pacing 0 (deployed receiver: ${notify.deployedNotifyDevilryPerSecond}/s through notify_devilry)`)
+console.table([{ ...notify.perSecond, deployed_notify_devilry: notify.deployedNotifyDevilryPerSecond }])
+console.log(`Burst of ${notify.burst} new resources (heartbeats/s, best of the rounds): notifications on vs off`)
+console.table([{ on: notify.burstOnPerSecond, off: notify.burstOffPerSecond, ratio: notify.burstRatio }])
 console.log("Targets")
 console.table(targets.map((t) => ({ ...t, met: t.met ? "yes" : "NO" })))
 
@@ -82,6 +89,7 @@ const results = {
     restoreMs: Math.round(s["restoreMs"]!)
   })),
   latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, resources: latency.resources },
+  notify: notify,
   sender: { wallMsOneRefused: sender.wallMsOneRefused, cpuMsPlain: sender.cpuMsPlain, cpuMsAllPlugins: sender.cpuMsAllPlugins, pluginCostRatio: sender.pluginCostRatio, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
   targets
 }

@@ -1,7 +1,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Notification } from "../src/domain/Notification.ts"
@@ -74,5 +74,39 @@ describe("notify_devilry notifier (real child processes)", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(sendWith(hanging, { timeoutMs: 300 }))
       assert.strictEqual(error.reason, `${hanging} did not finish within 300 ms; killed`)
+    }))
+})
+
+/** Alive: signalable and not a zombie waiting for its parent to reap it. */
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") !== true
+  } catch {
+    return false
+  }
+}
+
+describe("notify_devilry process group (issue 13.7)", () => {
+  it.live("a run past its time limit is killed with its whole group: a grandchild cannot deliver the alert later", () =>
+    Effect.gen(function*() {
+      const late = join(dir, "late.txt")
+      const pidFile = join(dir, "grandchild.pid")
+      // The stand-in hands the alert to a background grandchild that would deliver it 2 s later,
+      // then hangs itself.
+      const forking = script(
+        "fork.sh",
+        `cat > /dev/null\nsh -c 'echo $$ > "${pidFile}"; sleep 2; echo duplicate >> "${late}"' &\nsleep 30`
+      )
+      const error = yield* Effect.flip(sendWith(forking, { timeoutMs: 500 }))
+      assert.strictEqual(error.reason, `${forking} did not finish within 500 ms; killed`)
+      const grandchild = Number(readFileSync(pidFile, "utf8").trim())
+      assert.isTrue(grandchild > 0)
+      assert.isFalse(alive(grandchild))
+      assert.isFalse(existsSync(late))
     }))
 })

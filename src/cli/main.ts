@@ -13,6 +13,7 @@ import * as GlobalFlag from "effect/cli/GlobalFlag"
 import { version } from "../support/version.ts"
 import { LogFormatSetting, LogLevelSetting } from "./flagHelp.ts"
 import { checkConfigCommand } from "./checkConfigCommand.ts"
+import { notifyTestCommand } from "./notifyTestCommand.ts"
 import { receiverCommand } from "./receiverCommand.ts"
 import { senderCommand } from "./senderCommand.ts"
 import { statusCommand } from "./statusCommand.ts"
@@ -20,7 +21,7 @@ import { usageLine } from "./UsageError.ts"
 
 const commands = Command.make("heartbeat-mesh").pipe(
   Command.withDescription("Heartbeat monitoring: a receiver daemon and a cron sender"),
-  Command.withSubcommands([receiverCommand, senderCommand, checkConfigCommand, statusCommand])
+  Command.withSubcommands([receiverCommand, senderCommand, checkConfigCommand, statusCommand, notifyTestCommand])
 )
 const root = Command.withGlobalFlags(commands, [LogLevelSetting, LogFormatSetting])
 

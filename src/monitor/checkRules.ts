@@ -7,6 +7,7 @@
 import { type Check, type Level, levelOf, levels, type Sample, samplesOf, type ThresholdTable, thresholdFor } from "../checks/thresholds.ts"
 import { Events, type EventName, type Notification, type ReceiverIdentity } from "../domain/Notification.ts"
 import { resourceNotification } from "./notifications.ts"
+import { asRepeat } from "./repeats.ts"
 import type { ResourceProfile } from "./ResourceProfile.ts"
 
 /** Most checks kept per resource; the rest of a heartbeat's checks are dropped (and counted by the caller). */
@@ -166,5 +167,7 @@ export const checkNotification = (transition: CheckTransition, profile: Resource
     value: check.value,
     text: `${profile.resource} ${key}: ${check.text}`
   })
-  return { ...notification, resource: `${profile.resource}:${key}` }
+  const named = { ...notification, resource: `${profile.resource}:${key}` }
+  // The same level again (a rare-check repeat) is a repeat for the outbox; a new level a state change.
+  return transition.from === check.level ? asRepeat(named) : named
 }

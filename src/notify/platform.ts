@@ -3,14 +3,15 @@ import { Layer } from "effect"
 import { layerNoOutboxStore } from "./OutboxStore.ts"
 import { layerSqliteOutboxStore } from "./sqliteOutboxStore.ts"
 
+/** What the channels need from the machine: child processes (notify_devilry) and an HTTP client. */
+export const layerChannelRuntime = Layer.mergeAll(NodeServices.layer, NodeHttpClient.layerUndici)
+
 /**
- * What the channels need from the machine: child processes (notify_devilry), an HTTP client
- * (webhook, alerta, slack, telegram, pushover, ntfy) and, with a state database, the table that
- * keeps undelivered state changes across restarts.
+ * The channel runtime and, with a state database, the table that keeps undelivered state changes
+ * across restarts (built after the state store it shares the file with).
  */
 export const layerChannelPlatform = (stateDatabase: string | undefined) =>
   Layer.mergeAll(
-    NodeServices.layer,
-    NodeHttpClient.layerUndici,
+    layerChannelRuntime,
     stateDatabase === undefined ? layerNoOutboxStore : layerSqliteOutboxStore(stateDatabase)
   )
