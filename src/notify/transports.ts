@@ -73,50 +73,51 @@ const describeHttpError = (host: string, error: HttpClientError): NotifierError 
 /** A short excerpt of an error answer, for the log (servers explain themselves in the body). */
 const excerpt = (text: string) => text.replace(/\s+/g, " ").trim().slice(0, 200)
 
-/** Sends `request`, fails on a non-2xx answer (with an excerpt of its body), maps errors to NotifierError. */
-const sendRequest = (client: HttpClient.HttpClient, url: string, request: HttpClientRequest.HttpClientRequest) => {
+/**
+ * POSTs `body` to `url`; fails on a non-2xx answer (with an excerpt of its body, where servers
+ * explain themselves) and maps transport errors to NotifierError. Succeeds with the answer parsed
+ * as JSON (undefined when it is not JSON), for APIs that say "ok: false" with a 200.
+ */
+const post = (
+  client: HttpClient.HttpClient,
+  url: string,
+  body: { readonly text: string; readonly contentType: string } | { readonly form: Record<string, string> },
+  headers: Record<string, string> = {}
+) => {
   const host = hostOf(url)
-  return client.execute(request).pipe(
-    Effect.flatMap((response) =>
-      response.status >= 200 && response.status < 300
-        ? Effect.as(Effect.ignore(response.text), response)
-        : Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (body) =>
-          Effect.fail(new NotifierError({ reason: `${host} answered HTTP ${response.status}: ${excerpt(body) || "(empty)"}` })))
-    ),
-    Effect.catchTag("HttpClientError", (error) => Effect.fail(describeHttpError(host, error))),
-    Effect.scoped
+  const request = HttpClientRequest.post(url).pipe(
+    HttpClientRequest.setHeaders(headers),
+    "form" in body ? HttpClientRequest.bodyUrlParams(body.form) : HttpClientRequest.bodyText(body.text, body.contentType)
   )
-}
-
-/** Reads a JSON answer body, for APIs that say "ok: false" with a 200. */
-const sendForJson = (client: HttpClient.HttpClient, url: string, request: HttpClientRequest.HttpClientRequest) => {
-  const host = hostOf(url)
   return client.execute(request).pipe(
     Effect.flatMap((response) =>
-      Effect.map(Effect.orElseSucceed(response.text, () => ""), (body) => ({ status: response.status, body }))
+      Effect.map(Effect.orElseSucceed(response.text, () => ""), (text) => ({ status: response.status, text }))
     ),
     Effect.catchTag("HttpClientError", (error) => Effect.fail(describeHttpError(host, error))),
     Effect.scoped,
-    Effect.flatMap(({ status, body }) => {
-      let json: unknown
-      try {
-        json = JSON.parse(body)
-      } catch {
-        json = undefined
+    Effect.flatMap(({ status, text }) => {
+      if (status < 200 || status >= 300) {
+        return Effect.fail(new NotifierError({ reason: `${host} answered HTTP ${status}: ${excerpt(text) || "(empty)"}` }))
       }
-      return status >= 200 && status < 300
-        ? Effect.succeed(json)
-        : Effect.fail(new NotifierError({ reason: `${host} answered HTTP ${status}: ${excerpt(body) || "(empty)"}` }))
+      try {
+        return Effect.succeed(JSON.parse(text) as unknown)
+      } catch {
+        return Effect.succeed(undefined)
+      }
     })
   )
 }
+
+const json = (value: unknown) => ({ text: JSON.stringify(value), contentType: "application/json" })
+
+/** Fails unless the answer confirms the message (`confirmed` of the parsed JSON body). */
+const confirmed = (url: string, check: (answer: unknown) => boolean, what: string) => (answer: unknown) =>
+  check(answer) ? Effect.void : Effect.fail(new NotifierError({ reason: `${hostOf(url)} did not confirm the message (${what})` }))
 
 /** Secrets resolved: the spec with every SecretRef replaced by its value. */
 export interface ResolvedSecrets {
   readonly get: (key: string) => string | undefined
 }
-
-const alertaSeverity = (severity: string) => severity
 
 /** Pushover priority: -1 quiet for good news, 0 normal, 1 high (bypasses quiet hours) for critical. */
 const pushoverPriority = (severity: string): string =>
@@ -137,16 +138,11 @@ export const makeHttpTransport = (
       const headers = Object.fromEntries(spec.headers.map(([name]) => [name, secrets.get(`headers.${name}`)!]))
       return {
         send: (notification, meta) => {
-          const body = spec.bodyTemplate === undefined
+          const text = spec.bodyTemplate === undefined
             ? JSON.stringify({ id: meta.id, ...notification })
             : renderTemplate(spec.bodyTemplate, templateFields(notification, meta))
-          return sendRequest(
-            client,
-            url,
-            HttpClientRequest.post(url).pipe(
-              HttpClientRequest.setHeaders({ ...headers, "Idempotency-Key": meta.id }),
-              HttpClientRequest.bodyText(body, "application/json")
-            )
+          return Effect.asVoid(
+            post(client, url, { text, contentType: "application/json" }, { ...headers, "Idempotency-Key": meta.id })
           )
         }
       }
@@ -154,109 +150,67 @@ export const makeHttpTransport = (
     case "alerta": {
       const url = `${spec.url}/alert`
       const apiKey = secrets.get("api_key")
+      const headers: Record<string, string> = apiKey === undefined ? {} : { Authorization: `Key ${apiKey}` }
       return {
         send: (notification, meta) =>
-          sendRequest(
-            client,
-            url,
-            HttpClientRequest.post(url).pipe(
-              HttpClientRequest.setHeaders(apiKey === undefined ? {} : { Authorization: `Key ${apiKey}` }),
-              HttpClientRequest.bodyText(
-                JSON.stringify({
-                  resource: notification.resource,
-                  event: notification.event,
-                  environment: spec.environment ?? notification.environment ?? "Production",
-                  severity: alertaSeverity(notification.severity),
-                  correlate: notification.correlate ?? [],
-                  service: [notification.service],
-                  group: notification.group,
-                  value: String(notification.value),
-                  text: notification.text,
-                  origin: notification.origin,
-                  type: "heartbeatAlert",
-                  attributes: {
-                    ...notification.attributes,
-                    ...(notification.client === undefined ? {} : { client: notification.client }),
-                    notificationId: meta.id
-                  }
-                }),
-                "application/json"
-              )
-            )
-          )
+          Effect.asVoid(post(client, url, json({
+            resource: notification.resource,
+            event: notification.event,
+            environment: spec.environment ?? notification.environment ?? "Production",
+            severity: notification.severity,
+            correlate: notification.correlate ?? [],
+            service: [notification.service],
+            group: notification.group,
+            value: String(notification.value),
+            text: notification.text,
+            origin: notification.origin,
+            type: "heartbeatAlert",
+            attributes: {
+              ...notification.attributes,
+              ...(notification.client === undefined ? {} : { client: notification.client }),
+              notificationId: meta.id
+            }
+          }), headers))
       }
     }
     case "slack": {
       const url = secrets.get("url")!
       return {
         send: (notification) =>
-          sendRequest(
-            client,
-            url,
-            HttpClientRequest.post(url).pipe(
-              HttpClientRequest.bodyText(
-                JSON.stringify({
-                  text: `*${titleOf(notification)}*\n${notification.text}`,
-                  ...(spec.channel === undefined ? {} : { channel: spec.channel }),
-                  ...(spec.username === undefined ? {} : { username: spec.username })
-                }),
-                "application/json"
-              )
-            )
-          )
+          Effect.asVoid(post(client, url, json({
+            text: `*${titleOf(notification)}*\n${notification.text}`,
+            ...(spec.channel === undefined ? {} : { channel: spec.channel }),
+            ...(spec.username === undefined ? {} : { username: spec.username })
+          })))
       }
     }
     case "telegram": {
       const url = `${spec.url}/bot${secrets.get("bot_token")!}/sendMessage`
+      const ok = confirmed(url, (answer) => (answer as { ok?: boolean } | undefined)?.ok === true, "ok is not true")
       return {
         send: (notification) =>
-          sendForJson(
-            client,
-            url,
-            HttpClientRequest.post(url).pipe(
-              HttpClientRequest.bodyText(
-                JSON.stringify({
-                  chat_id: spec.chatId,
-                  text: `${titleOf(notification)}\n${notification.text}`,
-                  disable_web_page_preview: true
-                }),
-                "application/json"
-              )
-            )
-          ).pipe(
-            Effect.flatMap((answer) =>
-              (answer as { ok?: boolean } | undefined)?.ok === true
-                ? Effect.void
-                : Effect.fail(new NotifierError({ reason: `${hostOf(url)} did not confirm the message (ok is not true)` }))
-            )
-          )
+          post(client, url, json({
+            chat_id: spec.chatId,
+            text: `${titleOf(notification)}\n${notification.text}`,
+            disable_web_page_preview: true
+          })).pipe(Effect.flatMap(ok))
       }
     }
     case "pushover": {
       const url = `${spec.url}/1/messages.json`
-      const token = secrets.get("token")!
-      const user = secrets.get("user")!
+      const [token, user] = [secrets.get("token")!, secrets.get("user")!]
+      const ok = confirmed(url, (answer) => (answer as { status?: number } | undefined)?.status === 1, "status is not 1")
       return {
         send: (notification) =>
-          sendForJson(
-            client,
-            url,
-            HttpClientRequest.post(url).pipe(
-              HttpClientRequest.bodyUrlParams({
-                token,
-                user,
-                title: titleOf(notification),
-                message: notification.text,
-                priority: pushoverPriority(notification.severity)
-              })
-            )
-          ).pipe(
-            Effect.flatMap((answer) =>
-              (answer as { status?: number } | undefined)?.status === 1
-                ? Effect.void
-                : Effect.fail(new NotifierError({ reason: `${hostOf(url)} did not confirm the message (status is not 1)` }))
-            )
-          )
+          post(client, url, {
+            form: {
+              token,
+              user,
+              title: titleOf(notification),
+              message: notification.text,
+              priority: pushoverPriority(notification.severity)
+            }
+          }).pipe(Effect.flatMap(ok))
       }
     }
     case "ntfy": {
@@ -264,20 +218,13 @@ export const makeHttpTransport = (
       const token = secrets.get("token")
       return {
         send: (notification, meta) =>
-          sendRequest(
-            client,
-            url,
-            HttpClientRequest.post(url).pipe(
-              HttpClientRequest.setHeaders({
-                Title: titleOf(notification),
-                Priority: ntfyPriority(notification.severity),
-                Tags: notification.severity,
-                "X-Sequence-Id": meta.id.replace(/[^A-Za-z0-9_-]/g, "_"),
-                ...(token === undefined ? {} : { Authorization: `Bearer ${token}` })
-              }),
-              HttpClientRequest.bodyText(notification.text, "text/plain")
-            )
-          )
+          Effect.asVoid(post(client, url, { text: notification.text, contentType: "text/plain" }, {
+            Title: titleOf(notification),
+            Priority: ntfyPriority(notification.severity),
+            Tags: notification.severity,
+            "X-Sequence-Id": meta.id.replace(/[^A-Za-z0-9_-]/g, "_"),
+            ...(token === undefined ? {} : { Authorization: `Bearer ${token}` })
+          }))
       }
     }
   }
