@@ -88,10 +88,11 @@ describe("one writer: every transition publishes exactly one ResourceChanged", (
       yield* send("bbbbbbbb", "ghost.example.com", { deregister: true })
       yield* at(141)
       assert.deepStrictEqual(yield* takeChanges, [
-        // Configured: back to never heard. Discovered: gone. Unknown: nothing before or after.
+        // Configured: back to never heard. Discovered: gone. Unknown: nothing before or after, and
+        // nothing sent (a name the receiver never knew is no news).
         ["deregister", "host1.example.com", "seen=10000 alertAt=190000", "seen=-", ["deregistered"]],
         ["deregister", "disc.example.com", "seen=100000", "none", ["deregistered"]],
-        ["deregister", "ghost.example.com", "none", "none", ["deregistered"]]
+        ["deregister", "ghost.example.com", "none", "none", []]
       ])
       assert.isUndefined(supervisor.find("Client2", "disc.example.com"))
 

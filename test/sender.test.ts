@@ -12,6 +12,7 @@ import { Schema } from "effect"
 import {
   freePort,
   makeWorkspace,
+  pushTo,
   runCli,
   spawnCli,
   type RunningDaemon,
@@ -35,6 +36,18 @@ clients:
     token: sender-e2e-token
     timeout: 5
 `
+
+/**
+ * Makes the daemon know `resource` (one heartbeat, until its `new` is out): a deregistration of a
+ * name the receiver never knew sends nothing (issue 15).
+ */
+const makeKnown = async (workspace: ReturnType<typeof makeWorkspace>, port: number, resource: string) => {
+  const push = pushTo(port)
+  await push.heartbeat("sender-e2e-token", resource)
+  await waitFor("new", () =>
+    workspace.notifications().find((n) => n.event === "heartbeat_mesh_heartbeat_new" && n.resource === resource))
+  push.close()
+}
 
 let daemon: RunningDaemon | undefined
 afterEach(async () => {
@@ -198,6 +211,7 @@ receivers:
   it("--deregister RESOURCE RECEIVER PORT TOKEN (the deployed form) still deregisters, with a warning about ps", async () => {
     const workspace = makeWorkspace(receiverConfig)
     daemon = await startDaemon(workspace)
+    await makeKnown(workspace, daemon.port, "old.example.com")
     const run = await runCli(["sender", "--deregister", "old.example.com", "127.0.0.1", String(daemon.port), "sender-e2e-token", "--config", "/nonexistent"])
     expect(run).toMatchObject({
       code: 0,
@@ -214,6 +228,7 @@ receivers:
   ])("--deregister with the token from %s: nothing on argv, nothing on stderr", async (_, source) => {
     const workspace = makeWorkspace(receiverConfig)
     daemon = await startDaemon(workspace)
+    await makeKnown(workspace, daemon.port, "old.example.com")
     const tokenFile = join(mkdtempSync(join(tmpdir(), "hbm-token-")), "token")
     writeFileSync(tokenFile, "sender-e2e-token\n", { mode: 0o600 })
     const args = ["sender", "--deregister", "old.example.com", "127.0.0.1", String(daemon.port)]
