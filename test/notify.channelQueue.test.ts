@@ -23,11 +23,12 @@ const entry = (lane: Lane, event: string, resource: string, value: number | stri
 const change = (event: string, resource: string, value: number | string = 0) => entry("change", event, resource, value)
 const repeat = (event: string, resource: string, value: number | string = 0) => entry("repeat", event, resource, value)
 
-const queueOf = (maxEntries: number, maxBytes = 1_000_000) =>
+const queueOf = (maxEntries: number, maxBytes = 1_000_000, dropped: Array<string> = []) =>
   new ChannelQueue({
     maxEntries,
     maxBytes,
-    stormNotification: (backlog) => entry("change", "heartbeat_mesh_receiver_queue_threshold_reached", "rx", backlog)
+    stormNotification: (backlog) => entry("change", "heartbeat_mesh_receiver_queue_threshold_reached", "rx", backlog),
+    onDropped: (gone) => dropped.push(`${gone.notification.event.replace("heartbeat_mesh_heartbeat_", "")}:${gone.notification.resource}`)
   })
 
 const drain = (queue: ChannelQueue) => {
@@ -99,14 +100,16 @@ describe("ChannelQueue bounds", () => {
     ])
   })
 
-  it("a queued new followed by the same resource's deregistration cancel out during a storm", () => {
-    const queue = queueOf(2)
+  it("a queued new followed by the same resource's deregistration cancel out during a storm; both are reported dropped", () => {
+    const dropped: Array<string> = []
+    const queue = queueOf(2, 1_000_000, dropped)
     queue.push(change("timeout", "real"))
     queue.push(change("new", "junk1"))
     queue.push(change("new", "junk2")) // storm
     queue.push(change("deregistered", "junk1"))
     queue.push(change("deregistered", "junk2"))
     expect(drain(queue)).toEqual(["queue_threshold_reached:rx:3", "timeout:real:0"])
+    expect(dropped).toEqual(["new:junk1", "deregistered:junk1", "new:junk2", "deregistered:junk2"])
   })
 
   it("the storm ends below half the cap and a later one sends a new notice", () => {

@@ -59,6 +59,8 @@ export interface ChannelQueueOptions {
   readonly maxBytes: number
   /** The storm notification for a queue that holds `backlog` entries. */
   readonly stormNotification: (backlog: number) => Outgoing
+  /** Told about every state change the queue drops (coalesced in a storm): it will never be sent. */
+  readonly onDropped?: (entry: Outgoing) => void
 }
 
 export interface ChannelQueueCounters {
@@ -273,8 +275,10 @@ export class ChannelQueue {
     this.stormIndex!.delete(key)
     this.remove(previous)
     this.changesCoalesced++
+    this.options.onDropped?.(previous)
     if (previous.notification.event === Events.new && entry.notification.event === Events.deregistered) {
       this.changesCoalesced++
+      this.options.onDropped?.(entry)
       return true
     }
     return false

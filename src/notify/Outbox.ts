@@ -118,7 +118,9 @@ export const layerOutbox = (options: OutboxOptions) =>
           maxEntries: channel.settings.maxEntries,
           maxBytes: channel.settings.maxBytes,
           stormNotification: (backlog) =>
-            outgoing(queueThresholdNotification(options.receiver, backlog, channel.settings.maxEntries), "change")
+            outgoing(queueThresholdNotification(options.receiver, backlog, channel.settings.maxEntries), "change"),
+          // A state change coalesced away is no longer owed: forget it in the durable store too.
+          onDropped: (entry) => forget(channel.name, entry)
         }),
         work: Latch.makeUnsafe(false),
         inflight: 0,
@@ -155,11 +157,11 @@ export const layerOutbox = (options: OutboxOptions) =>
         })
       }
 
-      const forget = (runtime: ChannelRuntime, entry: Outgoing) => {
+      const forget = (channel: string, entry: Outgoing) => {
         if (!durable || entry.lane !== "change") return
-        const key = durableKey(runtime.channel.name, entry.id)
+        const key = durableKey(channel, entry.id)
         if (unsaved.delete(key)) return
-        if (saved.delete(key)) toDelete.push({ channel: runtime.channel.name, id: entry.id })
+        if (saved.delete(key)) toDelete.push({ channel, id: entry.id })
       }
 
       const logStoreFailure = throttledLog(60_000)
@@ -285,7 +287,7 @@ export const layerOutbox = (options: OutboxOptions) =>
             onSuccess: () =>
               Effect.gen(function*() {
                 runtime.sent++
-                forget(runtime, entry)
+                forget(runtime.channel.name, entry)
                 yield* Metric.update(Metric.withAttributes(metrics.sent, labels), 1)
               }),
             onFailure: (error) =>
