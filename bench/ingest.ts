@@ -11,7 +11,7 @@ import { Effect, Layer, Result } from "effect"
 import { Pull } from "zeromq"
 import { ActorProbe } from "../src/actors/ResourceActor.ts"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
-import { Ingress, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
+import { Ingress, IngressProbe, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
 import { layerTest, RecordedNotifications } from "../src/notify/Notifier.ts"
 import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import { layerSqliteStateStore } from "../src/store/sqliteStateStore.ts"
@@ -65,7 +65,7 @@ const pipeline = (store: "on" | "off", count = heartbeats) =>
     Effect.provide(
       layerZmqIngress({ iface: "127.0.0.1", port: 0 }).pipe(
         Layer.provideMerge(layerReceiverCore(config.success)),
-        Layer.provide(ActorProbe.layerNone),
+        Layer.provide(Layer.merge(ActorProbe.layerNone, IngressProbe.layerNone)),
         Layer.provideMerge(layerTest),
         Layer.provide(
           store === "on"

@@ -8,7 +8,7 @@ import { neverHeard } from "../src/monitor/resourceRules.ts"
 import { viewOf } from "../src/http/resourceView.ts"
 import { defaultTiming } from "../src/config/timing.ts"
 import { migrations } from "../src/store/sqliteStateStore.ts"
-import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
+import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitForAsync } from "./support/daemonProcess.ts"
 
 const adminToken = "hostile-admin"
 const token = "hostile-token"
@@ -93,7 +93,7 @@ describe("no API route answers 500, whatever is stored or received (issue 13.2)"
     await push.heartbeat(token, "wire-tiny-timeout", { timeout: 1e-9 })
     await push.heartbeat(token, "wire-max-timeout", { timeout: Number.MAX_VALUE })
     push.close()
-    await waitFor("the wire's resources listed", async () => {
+    await waitForAsync("the wire's resources listed", async () => {
       const list = await (await fetch(`${base}/api/resources?client=Hostile`)).json() as Array<{ resource: string }>
       return list.some((r) => r.resource === "wire-max-timeout") ? true : undefined
     })

@@ -93,6 +93,22 @@ describe("one resource that cannot be written costs only itself (issue 13.1)", (
       ])
     }))
 
+  const lockedPath = freshPath()
+  it.effect("a failure of the store itself (the database locked by another process) fails the whole batch: nothing is skipped", () =>
+    Effect.gen(function*() {
+      const store = yield* StateStore
+      yield* store.write([row("first.example.com", { uptime: 1 })], [])
+      const blocker = new DatabaseSync(lockedPath)
+      blocker.exec("BEGIN IMMEDIATE")
+      const failed = yield* Effect.flip(store.write([row("a.example.com", { uptime: 2 }), row("b.example.com", { uptime: 3 })], []))
+      assert.strictEqual(failed.reason, `cannot write ${lockedPath}: database is locked`)
+      blocker.exec("ROLLBACK")
+      blocker.close()
+      const report = yield* store.write([row("a.example.com", { uptime: 2 }), row("b.example.com", { uptime: 3 })], [])
+      assert.deepStrictEqual(report.skipped, [])
+      assert.deepStrictEqual(storedResources(lockedPath).map(([resource]) => resource), ["a.example.com", "b.example.com", "first.example.com"])
+    }).pipe(Effect.provide(layerSqliteStateStore({ path: lockedPath, resetIfUnreadable: false }))))
+
   it.effect("state persistence: every flush writes every other resource; the bad rows are counted and not retried", () =>
     Effect.gen(function*() {
       const changes = yield* ResourceChanges

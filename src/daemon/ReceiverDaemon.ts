@@ -7,7 +7,7 @@ import { layerCheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
 import { layerLiveFeed } from "../http/LiveFeed.ts"
 import { layerStatusHttp } from "../http/StatusHttp.ts"
-import { Ingress, layerZmqIngress } from "../ingress/ZmqIngress.ts"
+import { Ingress, IngressProbe, layerZmqIngress } from "../ingress/ZmqIngress.ts"
 import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
 import { layerReceiverCore } from "../routing/ReceiverCore.ts"
 import { ActorProbe } from "../actors/ResourceActor.ts"
@@ -77,7 +77,7 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     Layer.provideMerge(
       layerReceiverCore(config, { forceSend: options.forceSend, notifierOnly: options.notifier !== undefined })
     ),
-    Layer.provide(ActorProbe.layerNone),
+    Layer.provide(Layer.merge(ActorProbe.layerNone, IngressProbe.layerNone)),
     Layer.provide(notifierLayer(config, options)),
     Layer.provide(layerChannelPlatform(options.persistState ? join(stateDir, stateDatabaseName) : undefined)),
     Layer.provide(store)

@@ -101,10 +101,22 @@ const events = HttpApiGroup.make("events").add(
   })
 )
 
+/** 503: the receiver runs but cannot do its job; `problems` says why, one sentence each. */
+export class NotReady extends Schema.Class<NotReady>("NotReady")({
+  ready: Schema.Literal(false),
+  problems: Schema.Array(Schema.String),
+  endpoint: Schema.String,
+  resources: Schema.Number
+}, { httpApiStatus: 503 }) {}
+
 const health = HttpApiGroup.make("health").add(
   HttpApiEndpoint.get("ready", "/readyz", {
-    success: Schema.Struct({ ready: Schema.Boolean, endpoint: Schema.String, resources: Schema.Number })
-  })
+    success: Schema.Struct({ ready: Schema.Literal(true), endpoint: Schema.String, resources: Schema.Number }),
+    error: NotReady
+  }).annotate(
+    OpenApi.Description,
+    "503 while the heartbeat socket loop is down, saving state has failed for more than 10 s, or a notifier is stuck past its timeout."
+  )
 )
 
 export class StatusApi extends HttpApi.make("heartbeat-mesh")

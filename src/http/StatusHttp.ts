@@ -18,7 +18,9 @@ import { makePrometheus } from "./metrics.ts"
 import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { isoOrNull, viewOf } from "./resourceView.ts"
 import { maxResourceNameLength } from "../domain/Heartbeat.ts"
-import { BadRequest, Forbidden, NotFound, StatusApi, Unauthorized } from "./StatusApi.ts"
+import { BadRequest, Forbidden, NotFound, NotReady, StatusApi, Unauthorized } from "./StatusApi.ts"
+import { readinessProblems } from "./readiness.ts"
+import { StatePersistence } from "../store/StatePersistence.ts"
 
 const digest = (token: string) => createHash("sha256").update(token).digest()
 
@@ -171,7 +173,19 @@ const layerApiHandlers = (settings: HttpSettings) => {
     Effect.fn(function*(handlers) {
       const supervisor = yield* ResourceSupervisor
       const ingress = yield* Ingress
-      return handlers.handle("ready", () => Effect.succeed({ ready: true, endpoint: ingress.endpoint, resources: supervisor.size() }))
+      const persistence = yield* StatePersistence
+      const clock = yield* Clock.Clock
+      return handlers.handle("ready", () =>
+        Effect.suspend(() => {
+          const problems = readinessProblems(
+            { ingress: ingress.status(), state: persistence.counters(), stuckNotifiers: [] },
+            monotonicMillis(clock)
+          )
+          const facts = { endpoint: ingress.endpoint, resources: supervisor.size() }
+          return problems.length === 0
+            ? Effect.succeed({ ready: true as const, ...facts })
+            : Effect.fail(new NotReady({ ready: false, problems, ...facts }))
+        }))
     })
   )
   return Layer.mergeAll(resources, events, health)

@@ -3,7 +3,7 @@ import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChange
 import type { ResourceState } from "../monitor/resourceRules.ts"
 import { statusOf } from "../monitor/resourceStatus.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
-import { wallOffsetMillis } from "../support/monotonicTime.ts"
+import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { repairStored } from "./repairStored.ts"
 import { type ResourceId, type SkippedRow, StateStore, type StoredResource } from "./StateStore.ts"
@@ -14,6 +14,12 @@ export interface StatePersistenceCounters {
   readonly rowsDeleted: number
   readonly failures: number
   readonly rowsSkipped: number
+  /**
+   * On the receiver's timeline: since when every write has failed (the first failure after the
+   * last success), with the last failure's reason; undefined while writes succeed.
+   */
+  readonly failingSinceMs: number | undefined
+  readonly lastFailure: string | undefined
   readonly pending: number
 }
 
@@ -132,6 +138,8 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       let rowsDeleted = 0
       let failures = 0
       let rowsSkipped = 0
+      let failingSinceMs: number | undefined = undefined
+      let lastFailure: string | undefined = undefined
       const logFailure = throttledLog(60_000)
       const logSkipped = throttledLog(60_000)
 
@@ -155,6 +163,8 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         }
         const written = yield* Effect.result(store.write(upserts, deletes))
         if (written._tag === "Success") {
+          failingSinceMs = undefined
+          lastFailure = undefined
           const skipped = written.success.skipped
           flushes++
           rowsWritten += upserts.length
@@ -171,6 +181,8 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
           return
         }
         failures++
+        failingSinceMs ??= monotonicMillis(clock)
+        lastFailure = written.failure.reason
         // Keep the batch for the next attempt, unless a newer change superseded an entry.
         for (const [key, change] of batch) if (!dirty.has(key)) dirty.set(key, change)
         yield* logFailure(Effect.logError("state could not be saved; will retry, monitoring goes on", {
@@ -196,7 +208,7 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
         restored,
         flush,
         location: store.location,
-        counters: () => ({ flushes, rowsWritten, rowsDeleted, failures, rowsSkipped, pending: dirty.size })
+        counters: () => ({ flushes, rowsWritten, rowsDeleted, failures, rowsSkipped, pending: dirty.size, failingSinceMs, lastFailure })
       })
     })
   )

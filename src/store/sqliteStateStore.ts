@@ -60,11 +60,34 @@ const statusFromColumn = (value: unknown): ResourceStatus =>
 /** An error's message, first line only: log fields and refusals stay one line. */
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
+/** A value of one row that cannot be stored; anything else thrown while writing is the store's failure. */
+class RowValueError extends Error {}
+
 /** The payload column: JSON text; throws when the value has no JSON form (a cycle, a BigInt, too deep). */
 const serializePayload = (payload: Readonly<Record<string, unknown>>): string => {
-  const text = JSON.stringify(payload)
-  if (typeof text !== "string") throw new Error("the payload has no JSON form")
+  let text: string | undefined
+  try {
+    text = JSON.stringify(payload)
+  } catch (error) {
+    throw new RowValueError(describe(error))
+  }
+  if (typeof text !== "string") throw new RowValueError("the payload has no JSON form")
   return text
+}
+
+// SQLite's primary result codes that concern the statement's values, not the database.
+const sqliteTooBig = 18
+const sqliteConstraint = 19
+const sqliteMismatch = 20
+const sqliteRange = 25
+
+/** Whether a write failed because of the row (skip it) rather than the store (fail the batch). */
+const isRowError = (error: unknown): boolean => {
+  if (error instanceof RowValueError) return true
+  const code = (error as { errcode?: unknown } | null)?.errcode
+  if (typeof code !== "number") return false
+  const primary = code & 0xff
+  return primary === sqliteTooBig || primary === sqliteConstraint || primary === sqliteMismatch || primary === sqliteRange
 }
 
 /** The columns this release reads and writes; a table without one of them is not ours to guess at. */
@@ -263,11 +286,14 @@ export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
           try: (): WriteReport => {
             const skipped: Array<SkippedRow> = []
             // One row's failure (a payload JSON cannot express, a value SQLite refuses) is that
-            // row's alone: SQLite undoes only the failed statement and the transaction goes on.
+            // row's alone: SQLite undoes only the failed statement and the transaction goes on. A
+            // failure of the store itself (locked, full, read-only, I/O) fails the whole batch,
+            // which is kept and retried.
             const each = (id: ResourceId, run: () => void) => {
               try {
                 run()
               } catch (error) {
+                if (!isRowError(error)) throw error
                 skipped.push({ client: id.client, resource: id.resource, reason: describe(error) })
               }
             }

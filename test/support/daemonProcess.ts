@@ -30,6 +30,17 @@ export const waitFor = async <A>(what: string, check: () => A | undefined, timeo
   }
 }
 
+/** `waitFor` with a check that has to wait for its answer (an HTTP request). */
+export const waitForAsync = async <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = 20_000): Promise<A> => {
+  const started = Date.now()
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 /** A folder with a receiver.yaml and a notify_devilry stand-in that appends each notification to a file. */
 export const makeWorkspace = (configBody: string) => {
   const dir = mkdtempSync(join(tmpdir(), "hbm-e2e-"))
