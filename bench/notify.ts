@@ -18,7 +18,7 @@ import { SMTPServer } from "smtp-server"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import type { Notification } from "../src/domain/Notification.ts"
 import { ActorProbe } from "../src/actors/ResourceActor.ts"
-import { Ingress, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
+import { Ingress, IngressProbe, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
 import { layerTest } from "../src/notify/Notifier.ts"
 import { Outbox } from "../src/notify/Outbox.ts"
 import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
@@ -155,7 +155,7 @@ const burstRate = (notifications: "on" | "off", count: number) =>
         Layer.provideMerge(layerReceiverCore(configOf(notifications === "on" ? "grace_period: 0" : "grace_period: 86400"))),
         Layer.provideMerge(layerTest),
         Layer.provide(layerMemoryStateStore()),
-        Layer.provide(ActorProbe.layerNone)
+        Layer.provide(Layer.merge(ActorProbe.layerNone, IngressProbe.layerNone))
       )
     ),
     // The devilry channel keeps trying to send at 1/s (default pacing); stop it with the layer.
