@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import type { RecordedRequest } from "./support/httpRecorder.ts"
+import { SMTPServer } from "smtp-server"
 import { httpRecorder } from "./support/httpRecorder.ts"
 import { makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
 
@@ -52,6 +53,60 @@ channels:
     expect(eventOf(all[2]!)).toMatchObject({ event: "heartbeat_mesh_heartbeat_new", resource: "web1.example.com" })
     expect(idOf(all[2]!)).toBe(id)
     await waitFor("the redelivery to be logged", () => daemon.stderr().includes("queued again") || undefined)
+  })
+
+  it("e-mail too: a message the SMTP server refused goes out after a restart, with the same Message-ID", async () => {
+    let accepting = false
+    const seen: Array<{ accepted: boolean; messageId: string }> = []
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS", "AUTH"],
+      closeTimeout: 200,
+      onData: (stream, _session, callback) => {
+        let data = ""
+        stream.setEncoding("utf8")
+        stream.on("data", (chunk) => (data += chunk))
+        stream.on("end", () => {
+          seen.push({ accepted: accepting, messageId: /^Message-ID: (.*)$/mi.exec(data)?.[1]?.trim() ?? "" })
+          callback(accepting ? null : Object.assign(new Error("mailbox busy"), { responseCode: 451 }))
+        })
+      }
+    })
+    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve))
+    running.push({ stop: () => new Promise<void>((resolve) => smtp.close(() => resolve())) })
+    const port = (smtp.server.address() as { port: number }).port
+    const workspace = makeWorkspace(`
+enabled: true
+grace_period: 0
+clients:
+  C:
+    token: aaaaaaaa
+    timeout: 60
+channels:
+  mail:
+    type: email
+    smtp: { host: 127.0.0.1, port: ${port}, starttls: false }
+    from: hb@example.com
+    to: ops@example.com
+    retries: 1
+    retry_delay: 0.05
+`)
+    let daemon: RunningDaemon = await startDaemon(workspace)
+    running.push(daemon)
+    const sender = pushTo(daemon.port)
+    await sender.heartbeat("aaaaaaaa", "mail1.example.com")
+    await waitFor("two refused attempts", () => seen.length >= 2 || undefined)
+    await waitFor("the failure to be logged", () => daemon.stderr().includes("not delivered through channel mail") || undefined)
+    sender.close()
+    expect(await daemon.stop()).toBe(0)
+    expect(seen.map((s) => s.accepted)).toEqual([false, false])
+    expect(seen[0]!.messageId).toBe(seen[1]!.messageId)
+
+    accepting = true
+    daemon = await startDaemon(workspace)
+    running.push(daemon)
+    const delivered = await waitFor("the message after the restart", () => seen.find((s) => s.accepted))
+    expect(delivered.messageId).toBe(seen[0]!.messageId)
   })
 
   it("notify_devilry keeps working from the legacy keys when no channels are configured", async () => {

@@ -272,3 +272,51 @@ routes:
 `)))
     }))
 })
+
+describe("every HTTP kind: a refusal, then a hang past the attempt's time limit, then delivery", () => {
+  const answers = {
+    webhook: {},
+    alerta: { status: "ok" },
+    slack: {},
+    telegram: { ok: true },
+    pushover: { status: 1 },
+    ntfy: {}
+  } as const
+  const channelYaml = (kind: keyof typeof answers, url: string) => {
+    const delivery = "timeout: 0.3, retries: 2, retry_delay: 0.05"
+    switch (kind) {
+      case "webhook":
+        return `{ type: webhook, url: "${url}/", ${delivery} }`
+      case "alerta":
+        return `{ type: alerta, url: "${url}", ${delivery} }`
+      case "slack":
+        return `{ type: slack, url: "${url}/hook", ${delivery} }`
+      case "telegram":
+        return `{ type: telegram, url: "${url}", bot_token: t, chat_id: "1", ${delivery} }`
+      case "pushover":
+        return `{ type: pushover, url: "${url}", token: t, user: u, ${delivery} }`
+      case "ntfy":
+        return `{ type: ntfy, url: "${url}", topic: hb, ${delivery} }`
+    }
+  }
+  it.live.each(Object.keys(answers) as Array<keyof typeof answers>)("%s", (kind) =>
+    Effect.gen(function*() {
+      const remote = yield* server((_, response, index) => {
+        if (index === 0) {
+          response.writeHead(503)
+          response.end("busy")
+        } else if (index === 2) {
+          response.writeHead(200, { "content-type": "application/json" })
+          response.end(JSON.stringify(answers[kind]))
+        } // index 1: no answer at all
+      })
+      yield* Effect.gen(function*() {
+        yield* enqueue(timeout)
+        const outbox = yield* Outbox
+        yield* outbox.drained
+        assert.strictEqual(remote.requests.length, 3)
+        assert.deepStrictEqual(outbox.channelCounters().map(({ sent, failed }) => ({ sent, failed })), [{ sent: 1, failed: 0 }])
+        remote.answerWaiting()
+      }).pipe(Effect.provide(withChannels(`channels:\n  c: ${channelYaml(kind, remote.url)}`)))
+    }))
+})

@@ -18,13 +18,15 @@ interface Received {
 }
 
 /** A real SMTP server (smtp-server) on a free loopback port, with a self-signed test certificate. */
-const smtpServer = (options: { readonly secure: boolean; readonly rejectFirst?: number }) =>
+const smtpServer = (options: { readonly secure: boolean; readonly rejectFirst?: number; readonly hangFirst?: boolean }) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const received: Array<Received> = []
       let rejections = options.rejectFirst ?? 0
+      let hang = options.hangFirst ?? false
       const serverOptions: SMTPServerOptions = {
         secure: options.secure,
+        closeTimeout: 200,
         key: readFileSync(join(fixtures, "smtp-test.key")),
         cert: readFileSync(cert),
         authMethods: ["PLAIN", "LOGIN"],
@@ -37,6 +39,10 @@ const smtpServer = (options: { readonly secure: boolean; readonly rejectFirst?: 
           stream.setEncoding("utf8")
           stream.on("data", (chunk) => (data += chunk))
           stream.on("end", () => {
+            if (hang) {
+              hang = false // never answer this one
+              return
+            }
             if (rejections > 0) {
               rejections--
               const error = Object.assign(new Error("try again later"), { responseCode: 451 })
@@ -117,6 +123,18 @@ describe("e-mail channel against a real SMTP server (smtp-server)", () => {
         assert.strictEqual(smtp.received.length, 1)
         assert.deepStrictEqual(outbox.channelCounters().map(({ sent, failed }) => ({ sent, failed })), [{ sent: 1, failed: 0 }])
       }).pipe(Effect.provide(withChannels(emailChannel(smtp.port, "starttls: true"))))
+    }))
+
+  it.live("a server that takes the message and never answers is cut off at the attempt's time limit; the retry delivers", () =>
+    Effect.gen(function*() {
+      const smtp = yield* smtpServer({ secure: false, hangFirst: true })
+      yield* Effect.gen(function*() {
+        yield* enqueue(timeoutNotification)
+        const outbox = yield* Outbox
+        yield* outbox.drained
+        assert.strictEqual(smtp.received.length, 1)
+        assert.deepStrictEqual(outbox.channelCounters().map(({ sent, failed }) => ({ sent, failed })), [{ sent: 1, failed: 0 }])
+      }).pipe(Effect.provide(withChannels(emailChannel(smtp.port, "starttls: true", "    timeout: 0.5"))))
     }))
 
   it.live("a wrong password fails every attempt and counts as failed", () =>
