@@ -1,13 +1,18 @@
 // A load generator in its own process: pushes `count` heartbeats for `resources` resources to
-// `endpoint` as fast as ZeroMQ takes them, then exits. Usage: node pushSender.mjs ENDPOINT COUNT RESOURCES TOKEN
-import { Push } from "zeromq"
+// `endpoint` as fast as ZeroMQ takes them, then exits. With SERVER_KEY, over CURVE (a fresh client pair).
+// Usage: node pushSender.mjs ENDPOINT COUNT RESOURCES TOKEN [SERVER_KEY]
+import { curveKeyPair, Push } from "zeromq"
 
-const [endpoint, countText, resourcesText, token] = process.argv.slice(2)
+const [endpoint, countText, resourcesText, token, serverKey] = process.argv.slice(2)
 const count = Number(countText)
 const resources = Number(resourcesText)
 const messages = Array.from({ length: resources }, (_, i) =>
   JSON.stringify({ token, resource: `host${i}.bench.example.com`, payload: { uptime: 12345 } }))
-const socket = new Push({ sendHighWaterMark: 100_000, linger: 10_000 })
+const curve = serverKey === undefined ? {} : (() => {
+  const pair = curveKeyPair()
+  return { curveServerKey: serverKey, curvePublicKey: pair.publicKey, curveSecretKey: pair.secretKey }
+})()
+const socket = new Push({ sendHighWaterMark: 100_000, linger: 10_000, ...curve })
 socket.connect(endpoint)
 for (let i = 0; i < count; i++) await socket.send(messages[i % resources])
 socket.close()

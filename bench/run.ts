@@ -28,6 +28,7 @@ const scale = scaleSizes.map((size) => run("scale.ts", [String(size)], ["--expos
 const latency = run("latency.ts", ["--resources", "10000"])
 const sender = run("sender.ts", quick ? ["--quick"] : [])
 const notify = run("notify.ts", quick ? ["--quick"] : [])
+const transports = run("transports.ts", quick ? ["--quick"] : [])
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
 const scaleAt = (n: number) => scale.find((s: { resources: number }) => s.resources === n)
@@ -64,6 +65,8 @@ console.log(`Notifications/s per channel kind, pacing 0 (deployed receiver: ${no
 console.table([{ ...notify.perSecond, deployed_notify_devilry: notify.deployedNotifyDevilryPerSecond }])
 console.log(`Burst of ${notify.burst} new resources (heartbeats/s, best of the rounds): notifications on vs off`)
 console.table([{ on: notify.burstOnPerSecond, off: notify.burstOffPerSecond, ratio: notify.burstRatio }])
+console.log("Transports (store off; UDP acked with 256 in flight, so without loss)")
+console.table([{ zmq: transports.zmqPerSecond, curve: transports.curvePerSecond, udpAcked: transports.udpAckedPerSecond, curveOverZmq: transports.curveOverZmq, udpOverZmq: transports.udpOverZmq }])
 console.log("Targets")
 console.table(targets.map((t) => ({ ...t, met: t.met ? "yes" : "NO" })))
 
@@ -91,6 +94,7 @@ const results = {
   latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, resources: latency.resources },
   notify: notify,
   sender: { wallMsOneRefused: sender.wallMsOneRefused, cpuMsPlain: sender.cpuMsPlain, cpuMsAllPlugins: sender.cpuMsAllPlugins, pluginCostRatio: sender.pluginCostRatio, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
+  transports: { zmqPerSecond: transports.zmqPerSecond, curvePerSecond: transports.curvePerSecond, udpAckedPerSecond: transports.udpAckedPerSecond, rounds: transports.rounds },
   targets
 }
 const out = resolve(here, "results")

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
+import { prng } from "./support/ingressClients.ts"
 
 const config = `
 enabled: true
@@ -20,11 +21,6 @@ afterEach(async () => {
   daemon = undefined
 })
 
-/** A small deterministic PRNG, so a failure can be replayed. */
-const prng = (seed: number) => () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff
-  return seed / 0x7fffffff
-}
 
 const hostileNames = [
   "../../etc/passwd",

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
+import { parsePrometheus } from "./support/ingressClients.ts"
 
 // Short timings: timeout 0.05 min = 3 s + jitter 1 s: stale 4 s after the last heartbeat.
 const configWith = (httpPort: number, extraHttp = "") => `
@@ -23,18 +24,6 @@ http:
   listen: "127.0.0.1:${httpPort}"
   admin_token: admin-secret
 ${extraHttp}`
-
-/** Parses Prometheus text into "name{labels}" -> value. */
-const parsePrometheus = (text: string) => {
-  const samples = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line)
-    if (match === null) throw new Error(`not Prometheus text: ${line}`)
-    samples.set(match[1]!, Number(match[2]))
-  }
-  return samples
-}
 
 // Test code reads the API's JSON loosely.
 const json = (response: Promise<Response>): Promise<any> => response.then((r) => r.json())

@@ -4,7 +4,8 @@ import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import type { Notification } from "../domain/Notification.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import type { ResourceProfile } from "../monitor/ResourceProfile.ts"
-import { deadlineOf, receiveHeartbeat, type ResourceState, type Transition, wake } from "../monitor/resourceRules.ts"
+import { deadlineOf, type ResourceState, type Transition } from "../monitor/resourceRules.ts"
+import { receiveRunSignal, runDeadlineOf, type RunSignal, wakeWithRuns } from "../monitor/runRules.ts"
 import type { DeadlineQueue, Sleeper } from "./DeadlineQueue.ts"
 import { currentMonotonicMillis } from "../support/monotonicTime.ts"
 
@@ -87,12 +88,24 @@ export class ResourceActor implements Sleeper {
    * wakes it now. `begins` for a resource discovered by this heartbeat.
    */
   heartbeat(heartbeat: HeartbeatFacts, moment: MonitorMoment, lifecycle: Lifecycle = "continues"): void {
+    this.run({ kind: "success", heartbeat }, moment, lifecycle)
+  }
+
+  /**
+   * A heartbeat or a run signal (HTTP `/start`, `/fail`, exit codes: runRules.ts). Wakes the fiber
+   * only when it idles or its next due time moved earlier (a shorter `timeout`, a run's
+   * `max_runtime`).
+   */
+  run(signal: RunSignal, moment: MonitorMoment, lifecycle: Lifecycle = "continues"): void {
     const previousOverride = this.state.timeoutOverrideMinutes
-    this.apply("heartbeat", receiveHeartbeat(this.state, this.profile, heartbeat, moment), moment, lifecycle)
+    const hadRun = this.state.runStartedMs !== undefined
+    this.apply(signal.kind === "start" ? "start" : "heartbeat", receiveRunSignal(this.state, this.profile, signal, moment), moment, lifecycle)
     if (this.wakeAt === undefined) this.poke(moment.nowMs)
-    else if (heartbeat.timeoutMinutes !== previousOverride) {
+    else if ((signal.kind !== "start" && signal.heartbeat.timeoutMinutes !== previousOverride) || (!hadRun && signal.kind === "start")) {
       const deadline = deadlineOf(this.state, this.profile, moment)
-      if (deadline !== undefined && deadline < this.wakeAt) this.poke(moment.nowMs)
+      const runDeadline = runDeadlineOf(this.state, this.profile)
+      const due = Math.min(deadline ?? Infinity, runDeadline ?? Infinity)
+      if (due < this.wakeAt) this.poke(moment.nowMs)
     }
   }
 
@@ -152,7 +165,7 @@ export const runActor = (actor: ResourceActor, env: ActorEnvironment, waitFirst:
     try {
       env.probe(actor)
       const moment = env.moment(now)
-      const result = wake(actor.state, actor.profile, moment)
+      const result = wakeWithRuns(actor.state, actor.profile, moment)
       actor.apply("wake", result, moment)
       nextWakeMs = result.nextWakeMs
       actor.consecutiveCrashes = 0

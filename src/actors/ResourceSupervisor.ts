@@ -2,6 +2,7 @@ import { Clock, Context, Duration, Effect, Fiber, Layer, Schedule } from "effect
 import { ResourceChanges } from "../changes/ResourceChanges.ts"
 import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
+import type { RunSignal } from "../monitor/runRules.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import { formerClientProfile, profileFor, resourceKey, sameProfile } from "../monitor/ResourceProfile.ts"
 import { deregister, neverHeard, rareCheck, type ResourceState, setPaused, type Transition } from "../monitor/resourceRules.ts"
@@ -28,6 +29,8 @@ import { currentMonotonicMillis, monotonicMillis } from "../support/monotonicTim
 export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   /** A heartbeat from an authenticated client. */
   readonly deliver: (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => void
+  /** A run signal (HTTP ping: start, success, fail) from an authenticated client. */
+  readonly signal: (client: ClientConfig, resource: string, signal: RunSignal, nowMs: number) => void
   readonly deregister: (client: ClientConfig, resource: string, nowMs: number) => void
   /** Operator pause / resume; false when the resource is unknown. */
   readonly setPaused: (client: string, resource: string, paused: boolean) => boolean
@@ -175,19 +178,21 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         })
       )
 
-      const deliver = (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) => {
+      const signal = (client: ClientConfig, resource: string, runSignal: RunSignal, nowMs: number) => {
         const now = moment(nowMs)
-        const existing = actors.get(client.name, heartbeat.resource)
+        const existing = actors.get(client.name, resource)
         lastHeartbeatAnywhereMs = nowMs
         if (existing !== undefined) {
-          existing.heartbeat(heartbeat, now)
+          existing.run(runSignal, now)
           return
         }
-        // A discovered resource: its actor is born with its first heartbeat.
-        const actor = create(client.name, heartbeat.resource, profileFor(client, heartbeat.resource), neverHeard)
-        actor.heartbeat(heartbeat, now, "begins")
+        // A discovered resource: its actor is born with its first heartbeat (or run signal).
+        const actor = create(client.name, resource, profileFor(client, resource), neverHeard)
+        actor.run(runSignal, now, "begins")
         spawn(actor)
       }
+      const deliver = (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) =>
+        signal(client, heartbeat.resource, { kind: "success", heartbeat }, nowMs)
 
       const deregisterResource = (client: ClientConfig, resource: string, nowMs: number) => {
         const now = moment(nowMs)
@@ -303,6 +308,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
 
       return ResourceSupervisor.of({
         deliver,
+        signal,
         deregister: deregisterResource,
         setPaused: setPausedFor,
         applyConfig: (next) => applyConfig(next, monotonicMillis(clock)),

@@ -8,6 +8,8 @@ import type { ResourceState } from "../monitor/resourceRules.ts"
 export type ChangeCause =
   /** A heartbeat from the resource. */
   | "heartbeat"
+  /** A run was started (HTTP ping `/start`); its outcome comes as a heartbeat. */
+  | "start"
   /** The resource's own timer: a deadline or a timeout repeat was due. */
   | "wake"
   /** The periodic re-assertion (ok, registered, config_*): notifications, same state. */

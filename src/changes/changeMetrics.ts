@@ -4,6 +4,7 @@ import { type ChangeCause, ResourceChanges } from "./ResourceChanges.ts"
 
 const causes: ReadonlyArray<ChangeCause> = [
   "heartbeat",
+  "start",
   "wake",
   "rare_check",
   "pause",

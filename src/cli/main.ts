@@ -14,6 +14,7 @@ import { version } from "../support/version.ts"
 import { LogFormatSetting, LogLevelSetting } from "./flagHelp.ts"
 import { checkConfigCommand } from "./checkConfigCommand.ts"
 import { notifyTestCommand } from "./notifyTestCommand.ts"
+import { keygenCommand } from "./keygenCommand.ts"
 import { receiverCommand } from "./receiverCommand.ts"
 import { senderCommand } from "./senderCommand.ts"
 import { statusCommand } from "./statusCommand.ts"
@@ -21,7 +22,7 @@ import { usageLine } from "./UsageError.ts"
 
 const commands = Command.make("heartbeat-mesh").pipe(
   Command.withDescription("Heartbeat monitoring: a receiver daemon and a cron sender"),
-  Command.withSubcommands([receiverCommand, senderCommand, checkConfigCommand, statusCommand, notifyTestCommand])
+  Command.withSubcommands([receiverCommand, senderCommand, checkConfigCommand, statusCommand, notifyTestCommand, keygenCommand])
 )
 const root = Command.withGlobalFlags(commands, [LogLevelSetting, LogFormatSetting])
 

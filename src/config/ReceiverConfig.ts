@@ -9,16 +9,21 @@ import { expected, nameProblems, numericStringToNumber, oneDaySeconds, oneYearSe
 import { type NotificationConfig, parseNotificationConfig } from "./notificationConfig.ts"
 import { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 import { parseYaml } from "./yamlDocument.ts"
+import { parseListen } from "./listen.ts"
 import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThresholds.ts"
+import { ingressKeys, parseReceiverIngress, type ReceiverIngress, withMaxRuntimes } from "./receiverIngress.ts"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
 export { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
+export { parseListen } from "./listen.ts"
 
 export interface ResourceConfig {
   readonly severity?: Severity
   readonly environment?: string
   readonly service?: string
   readonly location?: string
+  /** `max_runtime` (minutes) of this resource's started runs (issue 19). */
+  readonly maxRuntimeMinutes?: number
 }
 
 export interface ClientConfig {
@@ -35,6 +40,8 @@ export interface ClientConfig {
   readonly severity?: Severity
   /** Resources this client is expected to send; keyed by resource name. */
   readonly resources: ReadonlyMap<string, ResourceConfig>
+  /** `max_runtime` (minutes) of started runs of this client's resources (issue 19). */
+  readonly maxRuntimeMinutes?: number
 }
 
 export interface HttpSettings {
@@ -70,6 +77,8 @@ export interface ReceiverConfig {
   readonly warnings: ReadonlyArray<string>
   /** `threshold_sets:` and `thresholds:` per client and resource (issue 20); absent: none. */
   readonly thresholds?: ReceiverThresholds | undefined
+  /** `udp:`, `curve:`, the HTTP ingress and TLS, pinned CURVE keys, `max_runtime` (issue 19); absent: none. */
+  readonly ingress?: ReceiverIngress | undefined
 }
 
 const SeverityName = Severity.annotate(expected("expected a severity name, e.g. critical, major, minor or warning"))
@@ -102,14 +111,6 @@ const HttpEntry = Schema.NullOr(
   }).annotate(expected("expected a mapping with listen, admin_token, read_token"))
 )
 
-/** "host:port" or "[v6]:port" to its parts; undefined when malformed. */
-export const parseListen = (text: string): { host: string; port: number } | undefined => {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(text)
-  if (match === null) return undefined
-  const port = Number(match[3])
-  if (port > 65535) return undefined
-  return { host: match[1] ?? match[2]!, port }
-}
 
 const ReceiverYaml = Schema.Struct({
   enabled: Schema.Literal(true).annotate(expected("the receiver is disabled: set `enabled: true` to run it")),
@@ -143,11 +144,11 @@ const ReceiverYaml = Schema.Struct({
 
 type ReceiverYaml = typeof ReceiverYaml.Type
 
-// threshold_sets / thresholds are read by receiverThresholds.ts.
+// threshold_sets / thresholds are read by receiverThresholds.ts; the ingress keys by receiverIngress.ts.
 const knownKeys = {
-  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets"],
-  client: [...Object.keys(ClientEntry.fields), "thresholds"],
-  resource: ["severity", "environment", "service", "location", "thresholds"]
+  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", ...ingressKeys.top],
+  client: [...Object.keys(ClientEntry.fields), "thresholds", ...ingressKeys.client],
+  resource: ["severity", "environment", "service", "location", "thresholds", ...ingressKeys.resource]
 }
 
 const unknownKeys = (value: unknown, known: ReadonlyArray<string>, where: string): Array<string> =>
@@ -343,10 +344,12 @@ export const parseReceiverConfig = (
   const raw = normalizeClients(parsed.value, warnings)
   const decoded = decodeReceiverYaml(raw, { errors: "all" })
   const thresholds = parseReceiverThresholds(raw)
-  if (Result.isFailure(decoded) || Result.isFailure(thresholds)) {
+  const ingress = parseReceiverIngress(raw)
+  if (Result.isFailure(decoded) || Result.isFailure(thresholds) || Result.isFailure(ingress)) {
     return Result.fail([
       ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, raw) : []),
-      ...(Result.isFailure(thresholds) ? thresholds.failure : [])
+      ...(Result.isFailure(thresholds) ? thresholds.failure : []),
+      ...(Result.isFailure(ingress) ? ingress.failure : [])
     ])
   }
   const yaml = decoded.success
@@ -359,7 +362,13 @@ export const parseReceiverConfig = (
   if (Result.isFailure(notifications)) problems.push(...notifications.failure)
   if (problems.length > 0 || Result.isFailure(notifications)) return Result.fail(problems)
   warnings.push(...warningsFor(parsed.value), ...severityWarnings(yaml.clients))
-  return Result.succeed({ ...toConfig(yaml, notifications.success, warnings, host, tokenNumberOf), thresholds: thresholds.success })
+  const config = toConfig(yaml, notifications.success, warnings, host, tokenNumberOf)
+  return Result.succeed({
+    ...config,
+    clients: withMaxRuntimes(config.clients, ingress.success),
+    thresholds: thresholds.success,
+    ingress: ingress.success
+  })
 }
 
 /** Reads and validates a receiver.yaml file. */

@@ -6,6 +6,7 @@ import { describeSchemaIssues } from "./configIssues.ts"
 import { expected, nameProblems, numericStringToNumber, oneDaySeconds, seconds, Text, TimeoutMinutes } from "./configValues.ts"
 import { parseYaml } from "./yamlDocument.ts"
 import { parseSenderPlugins, type SenderPlugins } from "./senderPlugins.ts"
+import { parseSenderTransports, type SenderTransport } from "./senderTransports.ts"
 
 export const defaultCommandTimeoutSeconds = 10
 
@@ -33,6 +34,8 @@ export interface SenderTarget {
   readonly timeoutMinutes: number | undefined
   readonly uptimePayload: boolean
   readonly payload: ReadonlyArray<PayloadCommand>
+  /** How to reach it (issue 19: `transport` and its keys); undefined: the plain ZeroMQ wire. */
+  readonly transport?: SenderTransport | undefined
 }
 
 export interface SenderConfig {
@@ -123,10 +126,12 @@ export const parseSenderConfig = (text: string): Result.Result<SenderConfig, Rea
   const raw = normalizeTimeouts(parsed.value)
   const decoded = decodeSenderYaml(raw, { errors: "all" })
   const plugins = parseSenderPlugins(raw)
-  if (Result.isFailure(decoded) || Result.isFailure(plugins)) {
+  const transports = parseSenderTransports(raw)
+  if (Result.isFailure(decoded) || Result.isFailure(plugins) || Result.isFailure(transports)) {
     return Result.fail([
       ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, raw) : []),
-      ...(Result.isFailure(plugins) ? plugins.failure : [])
+      ...(Result.isFailure(plugins) ? plugins.failure : []),
+      ...(Result.isFailure(transports) ? transports.failure : [])
     ])
   }
   const yaml = decoded.success
@@ -142,7 +147,7 @@ export const parseSenderConfig = (text: string): Result.Result<SenderConfig, Rea
       const tokenNumber = parsed.integerAt(["receivers", host, "token"])
       return {
         host,
-        port: entry.port ?? defaultReceiverPort,
+        port: entry.port ?? transports.success.get(host)?.defaultPort ?? defaultReceiverPort,
         token: entry.token,
         ...(tokenNumber === undefined ? {} : { tokenNumber }),
         resource: entry.resource,
@@ -152,7 +157,8 @@ export const parseSenderConfig = (text: string): Result.Result<SenderConfig, Rea
           name: command.name,
           cmd: command.cmd,
           timeoutSeconds: command.timeout ?? defaultCommandTimeoutSeconds
-        }))
+        })),
+        transport: transports.success.get(host)?.transport
       }
     }),
     plugins: plugins.success,

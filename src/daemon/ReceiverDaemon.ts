@@ -7,7 +7,12 @@ import { layerCheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { layerHeartbeatFiles } from "../files/HeartbeatFiles.ts"
 import { layerLiveFeed } from "../http/LiveFeed.ts"
 import { layerStatusHttp } from "../http/StatusHttp.ts"
+import { layerPingServer, pingRoutesOnApi } from "../http/HttpIngress.ts"
+import { layerPingIngress } from "../http/PingIngress.ts"
+import { layerFeedSockets } from "../http/FeedSocket.ts"
+import { noReceiverIngress } from "../config/receiverIngress.ts"
 import { Ingress, IngressProbe, layerZmqIngress } from "../ingress/ZmqIngress.ts"
+import { layerExtraIngress } from "./extraIngress.ts"
 import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
 import { layerReceiverCore } from "../routing/ReceiverCore.ts"
 import { ActorProbe } from "../actors/ResourceActor.ts"
@@ -18,6 +23,7 @@ import { layerMemoryStateStore } from "../store/StateStore.ts"
 import { layerConfigReloader } from "./ConfigReloader.ts"
 import { notifySystemd } from "./SystemdNotify.ts"
 import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
+import type { ServeError } from "effect/http/HttpServerError"
 
 export interface ReceiverDaemonOptions {
   readonly configPath: string
@@ -70,6 +76,7 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     : layerMemoryStateStore()
   const receiver = Layer.mergeAll(
     layerZmqIngress({ iface: options.iface, port: options.port }),
+    layerExtraIngress(config),
     layerConfigReloader(options.configPath)
   ).pipe(
     // Subscribed before the socket opens: they see every heartbeat.
@@ -85,14 +92,26 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
   // The HTTP side needs the running receiver, so it sits on top of it.
   if (config.http === undefined) return receiver
   const http = config.http
-  return layerStatusHttp(http).pipe(
-    Layer.catchTag("ServeError", (error) =>
+  const ingress = config.ingress?.http ?? noReceiverIngress.http
+  /** A server that cannot listen ends the start with one line naming its address and key. */
+  const listenFailure = (address: { host: string; port: number }, key: string) =>
+  <A, E, R>(layer: Layer.Layer<A, E | ServeError, R>) =>
+    layer.pipe(Layer.catchTag("ServeError", (error) =>
       Layer.effectDiscard(Effect.fail(
         new HttpListenError({
-          address: hostPort(http.host, http.port),
-          reason: describeListenFailure(error.cause, `change http.listen in ${options.configPath}`)
+          address: hostPort(address.host, address.port),
+          reason: describeListenFailure((error as ServeError).cause, `change ${key} in ${options.configPath}`)
         })
-      ))),
+      ))))
+  const ingressListen = ingress.ingressListen
+  const servers = ingressListen === undefined
+    ? layerStatusHttp(http, ingress, pingRoutesOnApi(ingress)).pipe(listenFailure(http, "http.listen"))
+    : Layer.merge(
+      layerStatusHttp(http, ingress, pingRoutesOnApi(ingress)).pipe(listenFailure(http, "http.listen")),
+      layerPingServer({ ...ingress, ingressListen }).pipe(listenFailure(ingressListen, "http.ingress_listen"))
+    )
+  return servers.pipe(
+    Layer.provideMerge(Layer.merge(layerPingIngress, layerFeedSockets)),
     Layer.provideMerge(receiver)
   )
 }
@@ -149,7 +168,10 @@ export const runReceiverDaemon = (options: ReceiverDaemonOptions) =>
         resources: supervisor.size(),
         receiver: config.receiver.name,
         state: options.persistState ? join(stateDir, stateDatabaseName) : "memory only (--no-state)",
-        http: config.http === undefined ? "off" : `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${config.http.port}/`
+        http: config.http === undefined
+          ? "off"
+          : `${config.ingress?.http.tlsCert === undefined ? "http" : "https"}://${hostPort(config.http.host, config.http.port)}/`,
+        ...(config.ingress?.http.ingressListen === undefined ? {} : { ping: hostPort(config.ingress.http.ingressListen.host, config.ingress.http.ingressListen.port) })
       })
       return yield* Effect.never
     }).pipe(Effect.provide(receiverDaemonLayer(config, options, stateDir)), Effect.scoped)

@@ -14,6 +14,8 @@ export const Events = {
   notRegistered: "heartbeat_mesh_heartbeat_not_registered",
   configExist: "heartbeat_mesh_heartbeat_config_exist",
   configMissing: "heartbeat_mesh_heartbeat_config_missing",
+  // A run reported failing (HTTP ping /fail or a non-zero exit code, issue 19).
+  fail: "heartbeat_mesh_heartbeat_fail",
   queueThresholdReached: "heartbeat_mesh_receiver_queue_threshold_reached",
   // Checks reported by senders' plugins (issue 20); resource `<resource>:<check>`.
   checkOk: "heartbeat_mesh_check_ok",
@@ -42,7 +44,9 @@ const checkEvents: ReadonlyArray<EventName> = [Events.checkOk, Events.checkWarni
 
 const opposites: ReadonlyMap<EventName, ReadonlyArray<EventName>> = new Map<EventName, ReadonlyArray<EventName>>([
   ...correlatedPairs.flatMap(([a, b]): Array<[EventName, ReadonlyArray<EventName>]> => [[a, [b]], [b, [a]]]),
-  ...checkEvents.map((event): [EventName, ReadonlyArray<EventName>] => [event, checkEvents.filter((other) => other !== event)])
+  ...checkEvents.map((event): [EventName, ReadonlyArray<EventName>] => [event, checkEvents.filter((other) => other !== event)]),
+  // A failed run is cleared by the next ok; ok keeps its deployed correlate (timeout only).
+  [Events.fail, [Events.ok]]
 ])
 
 /** The `correlate` list of an event: its paired opposite only, or undefined when it has none. */

@@ -5,23 +5,52 @@ import { type JournalEntry, NotificationJournal } from "../notify/NotificationJo
 import { wallOffsetMillis } from "../support/monotonicTime.ts"
 import { isoOrNull, viewOf } from "./resourceView.ts"
 
+/** One message of the live feed, the same for SSE (`event:` / `id:` / `data:`) and WebSocket (one JSON text frame). */
+export interface FeedMessage {
+  /** `keep-alive` every 15 s of silence (an SSE comment; a frame of its own on a WebSocket). */
+  readonly event: "ready" | "heartbeats" | "resources" | "notification" | "keep-alive"
+  readonly data: unknown
+  /** Notifications: the journal's sequence number. */
+  readonly id?: string | undefined
+}
+
+/**
+ * What one subscriber wants (a WebSocket client's subscribe message); everything when empty.
+ * `resource` and `event` are `*` globs; `event` narrows notifications by their event name.
+ */
+export interface FeedFilter {
+  readonly client?: string | undefined
+  readonly resource?: string | undefined
+  readonly event?: string | undefined
+}
+
+const globMatcher = (glob: string | undefined): ((name: string) => boolean) => {
+  if (glob === undefined || glob === "*") return () => true
+  const pattern = new RegExp(`^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
+  return (name) => pattern.test(name)
+}
+
 interface Subscriber {
   /** Latest heartbeat change per resource since the last tick: a busy fleet cannot flood a browser. */
   readonly heard: Map<string, ResourceChanged>
   /** Latest other change per resource since the last tick (went stale, paused, removed, ...). */
   readonly changed: Map<string, ResourceChanged>
   readonly notifications: Queue.Queue<JournalEntry>
+  readonly wants: (client: string, resource: string) => boolean
+  readonly wantsEvent: (event: string) => boolean
 }
 
 /** Changes are batched per subscriber and sent this often. */
 const tickMs = 1000
-/** A comment line this often keeps proxies from closing an idle stream (SSE comments are not events). */
+/** A keep-alive this often keeps proxies from closing an idle stream (SSE comments are not events). */
 const keepAliveTicks = 15
-const keepAlive = ": keep-alive\n\n"
 const encoder = new TextEncoder()
+const keepAlive: FeedMessage = { event: "keep-alive", data: null }
 
-const event = (name: string, data: unknown, id?: string) =>
-  Sse.encoder.write({ _tag: "Event", event: name, id, data: JSON.stringify(data) })
+const sse = (message: FeedMessage) =>
+  message === keepAlive
+    ? ": keep-alive\n\n"
+    : Sse.encoder.write({ _tag: "Event", event: message.event, id: message.id, data: JSON.stringify(message.data) })
 
 /** A heard resource: when, and its status and deadline as the server computes them. */
 const heartbeatItem = ({ profile, after, moment }: ResourceChanged, wallOffsetMs: number) => {
@@ -38,15 +67,18 @@ const resourceItem = ({ profile, after, moment }: ResourceChanged, wallOffsetMs:
 const notificationItem = (entry: JournalEntry) => ({ seq: entry.seq, at: isoOrNull(entry.atMs), ...entry.notification })
 
 /**
- * The live feed (Server-Sent Events, encoded by effect's `Sse` encoder): a subscriber of the
- * change stream and of the notification journal. With no browser watching, a change costs one
- * size check. Each browser gets, once a second, the resources heard since the last tick
- * (`heartbeats`) and the resources that changed otherwise (`resources`: went stale, paused,
- * resumed, deregistered, reconfigured), each with the status the server computed (`statusOf`),
- * and notifications as they are decided (`notification`, id = journal seq; the newest 1,000 if
- * it falls behind).
+ * The live feed: a subscriber of the change stream and of the notification journal. With nobody
+ * watching, a change costs one size check. Each subscriber gets, once a second, the resources
+ * heard since the last tick (`heartbeats`) and the resources that changed otherwise (`resources`:
+ * went stale, paused, resumed, deregistered, reconfigured), each with the status the server
+ * computed (`statusOf`), and notifications as they are decided (`notification`, id = journal seq;
+ * the newest 1,000 if it falls behind). Served as Server-Sent Events (`/api/feed`, effect's `Sse`
+ * encoder) and over WebSocket (`/api/feed/ws`, FeedSocket.ts) with the same messages; a
+ * subscriber's filter is applied where the feed records, so a narrow one costs nothing for the rest.
  */
 export class LiveFeed extends Context.Service<LiveFeed, {
+  /** One subscriber's messages, narrowed by `filter`; it stops being fed when the scope closes. */
+  readonly messages: (filter: FeedFilter) => Effect.Effect<Stream.Stream<FeedMessage>, never, Scope.Scope>
   /** One browser's SSE byte stream; it stops being fed when the stream's scope closes. */
   readonly subscribe: Effect.Effect<Stream.Stream<Uint8Array>, never, Scope.Scope>
   readonly subscribers: () => number
@@ -62,7 +94,9 @@ export const layerLiveFeed = Layer.effect(
     yield* changes.subscribe((change) => {
       if (subscribers.size === 0 || change.cause === "rare_check" || change.cause === "restore") return
       const heard = change.cause === "heartbeat" && change.after !== undefined
+      const { client, resource } = change.profile
       for (const subscriber of subscribers) {
+        if (!subscriber.wants(client, resource)) continue
         if (heard) {
           subscriber.heard.set(change.key, change)
           subscriber.changed.delete(change.key)
@@ -75,45 +109,52 @@ export const layerLiveFeed = Layer.effect(
 
     const journal = yield* NotificationJournal
     const unsubscribe = journal.subscribe((entry) => {
-      for (const subscriber of subscribers) Queue.offerUnsafe(subscriber.notifications, entry)
+      const { client, resource, event } = entry.notification
+      for (const subscriber of subscribers) {
+        if (subscriber.wants(client ?? "", resource) && subscriber.wantsEvent(event)) Queue.offerUnsafe(subscriber.notifications, entry)
+      }
     })
     yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
 
-    const subscribe = Effect.gen(function*() {
-      const subscriber: Subscriber = {
-        heard: new Map(),
-        changed: new Map(),
-        notifications: yield* Queue.sliding<JournalEntry>(1000)
-      }
-      subscribers.add(subscriber)
-      yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
-      let ticks = 0
-      const batches = Stream.tick(tickMs).pipe(
-        Stream.map(() => {
-          ticks++
-          let text = ""
-          const wallOffsetMs = wallOffsetMillis(clock)
-          if (subscriber.heard.size > 0) {
-            text += event("heartbeats", [...subscriber.heard.values()].map((change) => heartbeatItem(change, wallOffsetMs)))
-            subscriber.heard.clear()
-          }
-          if (subscriber.changed.size > 0) {
-            text += event("resources", [...subscriber.changed.values()].map((change) => resourceItem(change, wallOffsetMs)))
-            subscriber.changed.clear()
-          }
-          if (text === "" && ticks % keepAliveTicks === 0) text = keepAlive
-          return text
-        })
-      )
-      const notifications = Stream.fromQueue(subscriber.notifications).pipe(
-        Stream.map((entry) => event("notification", notificationItem(entry), String(entry.seq)))
-      )
-      return Stream.concat(Stream.make(event("ready", {})), Stream.merge(batches, notifications)).pipe(
-        Stream.filter((text) => text.length > 0),
-        Stream.map((text) => encoder.encode(text))
-      )
-    })
+    const messages = (filter: FeedFilter) =>
+      Effect.gen(function*() {
+        const resourceMatches = globMatcher(filter.resource)
+        const subscriber: Subscriber = {
+          heard: new Map(),
+          changed: new Map(),
+          notifications: yield* Queue.sliding<JournalEntry>(1000),
+          wants: (client, resource) => (filter.client === undefined || filter.client === client) && resourceMatches(resource),
+          wantsEvent: globMatcher(filter.event)
+        }
+        subscribers.add(subscriber)
+        yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
+        let ticks = 0
+        const batches = Stream.tick(tickMs).pipe(
+          Stream.flatMap(() => {
+            ticks++
+            const due: Array<FeedMessage> = []
+            const wallOffsetMs = wallOffsetMillis(clock)
+            if (subscriber.heard.size > 0) {
+              due.push({ event: "heartbeats", data: [...subscriber.heard.values()].map((change) => heartbeatItem(change, wallOffsetMs)) })
+              subscriber.heard.clear()
+            }
+            if (subscriber.changed.size > 0) {
+              due.push({ event: "resources", data: [...subscriber.changed.values()].map((change) => resourceItem(change, wallOffsetMs)) })
+              subscriber.changed.clear()
+            }
+            if (due.length === 0 && ticks % keepAliveTicks === 0) due.push(keepAlive)
+            return Stream.fromIterable(due)
+          })
+        )
+        const notifications = Stream.fromQueue(subscriber.notifications).pipe(
+          Stream.map((entry): FeedMessage => ({ event: "notification", data: notificationItem(entry), id: String(entry.seq) }))
+        )
+        const ready: FeedMessage = { event: "ready", data: {} }
+        return Stream.concat(Stream.succeed(ready), Stream.merge(batches, notifications))
+      })
 
-    return LiveFeed.of({ subscribe, subscribers: () => subscribers.size })
+    const subscribe = Effect.map(messages({}), (stream) => Stream.map(stream, (message) => encoder.encode(sse(message))))
+
+    return LiveFeed.of({ messages, subscribe, subscribers: () => subscribers.size })
   })
 )

@@ -1,10 +1,8 @@
-import { NodeHttpServer } from "@effect/platform-node"
 import { Clock, Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { createServer } from "node:http"
 import { join } from "node:path"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import type { HttpSettings } from "../config/ReceiverConfig.ts"
@@ -14,6 +12,8 @@ import { type JournalEntry, NotificationJournal } from "../notify/NotificationJo
 import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { LiveFeed } from "./LiveFeed.ts"
+import { FeedSockets } from "./FeedSocket.ts"
+import { layerNodeServer } from "./nodeServer.ts"
 import { makePrometheus } from "./metrics.ts"
 import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { isoOrNull, viewOf } from "./resourceView.ts"
@@ -196,6 +196,7 @@ const layerPlainRoutes = (settings: HttpSettings) =>
   HttpRouter.use((router) =>
     Effect.gen(function*() {
       const feed = yield* LiveFeed
+      const feedSockets = yield* FeedSockets
       const access = makeAccess(settings)
       const prometheus = makePrometheus()
       const readable = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
@@ -206,6 +207,8 @@ const layerPlainRoutes = (settings: HttpSettings) =>
       yield* router.add("GET", "/metrics", readable(
         Effect.map(prometheus, (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
       ))
+      // The same feed over WebSocket, with subscribe filters (FeedSocket.ts).
+      yield* router.add("GET", "/api/feed/ws", readable(feedSockets.handle))
       yield* router.add("GET", "/api/feed", readable(
         Effect.succeed(HttpServerResponse.stream(Stream.unwrap(feed.subscribe), {
           contentType: "text/event-stream",
@@ -233,14 +236,25 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
     layerPlainRoutes(settings)
   )
 
-/** The HTTP server on `settings.host:port` serving the status routes. */
-export const layerStatusHttp = (settings: HttpSettings) =>
-  HttpRouter.serve(layerStatusRoutes(settings), {
+/**
+ * A resource name may be 512 characters, up to 12 bytes each once percent-encoded: the router's
+ * default (100) would make long names unreachable. (Also the ping server's.)
+ */
+export const longNames = { maxParamLength: maxResourceNameLength * 12 }
+
+/**
+ * The HTTP(S) server on `settings.host:port` serving the status routes and `extraRoutes` (the ping
+ * ingress when it has no address of its own), with the limits of `nodeServer.ts`.
+ */
+export const layerStatusHttp = <E, R>(
+  settings: HttpSettings,
+  tls: { readonly tlsCert: string | undefined; readonly tlsKey: string | undefined },
+  extraRoutes: Layer.Layer<never, E, R>
+) =>
+  HttpRouter.serve(Layer.merge(layerStatusRoutes(settings), extraRoutes), {
     disableLogger: true,
     disableListenLog: true,
-    // A resource name may be 512 characters, up to 12 bytes each once percent-encoded: the router's
-    // default (100) would make long names unreachable.
-    routerConfig: { maxParamLength: maxResourceNameLength * 12 }
+    routerConfig: longNames
   }).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: settings.port, host: settings.host }))
+    Layer.provideMerge(layerNodeServer("api", { port: settings.port, host: settings.host, ...tls }))
   )

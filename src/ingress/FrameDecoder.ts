@@ -16,10 +16,12 @@ export interface Rejection {
   readonly reason: RejectReason
   /** Safe to log: never contains the frame's token or raw bytes. */
   readonly detail: string
+  /** The frame asked for an answer (`"ack": true`, UDP): set when it was a JSON object. */
+  readonly ack?: boolean
 }
 
 export type Decoded =
-  | { readonly ok: true; readonly heartbeat: WireHeartbeat }
+  | { readonly ok: true; readonly heartbeat: WireHeartbeat; readonly ack: boolean }
   | { readonly ok: false; readonly rejection: Rejection }
 
 /** Frames above this are dropped unread; heartbeats are ~150 bytes, payloads a few KiB. */
@@ -49,7 +51,9 @@ export const decodeFrames = (frames: ReadonlyArray<Uint8Array>, maxFrameBytes = 
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     return reject("not_object", `frame is JSON ${parsed === null ? "null" : Array.isArray(parsed) ? "array" : typeof parsed}, expected an object`)
   }
+  // `ack` (UDP senders that want an answer) is not part of the heartbeat; other transports ignore it.
+  const ack = (parsed as { ack?: unknown }).ack === true
   const validated = validateHeartbeat(parsed)
-  if (Result.isFailure(validated)) return reject("invalid_field", validated.failure)
-  return { ok: true, heartbeat: validated.success }
+  if (Result.isFailure(validated)) return { ok: false, rejection: { reason: "invalid_field", detail: validated.failure, ack } }
+  return { ok: true, heartbeat: validated.success, ack }
 }

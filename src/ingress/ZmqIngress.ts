@@ -5,7 +5,9 @@ import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
-import { decodeFrames, defaultMaxFrameBytes, rejectReasons } from "./FrameDecoder.ts"
+import { defaultMaxFrameBytes, rejectReasons } from "./FrameDecoder.ts"
+import { makeFrameHandler } from "./frameHandling.ts"
+import { pullOptions } from "./zmqSockets.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 import { monotonicMillis } from "../support/monotonicTime.ts"
 
@@ -75,14 +77,7 @@ export interface IngressOptions {
 }
 
 const bindPull = async (endpoint: string, maxFrameBytes: number, ipv6: boolean): Promise<Pull> => {
-  const socket = new Pull({
-    // Past this libzmq drops the sender's connection unread; between our own limit and this
-    // a frame is read, counted as oversized and dropped.
-    maxMessageSize: maxFrameBytes * 16,
-    receiveHighWaterMark: 100_000,
-    linger: 0,
-    ipv6
-  })
+  const socket = new Pull(pullOptions(maxFrameBytes, ipv6 ? "::" : ""))
   try {
     await socket.bind(endpoint)
   } catch (error) {
@@ -147,34 +142,7 @@ export const layerZmqIngress = (options: IngressOptions) =>
         })
       )
 
-      const handle = (frames: ReadonlyArray<Uint8Array>, nowMs: number) => {
-        stats.received++
-        const decoded = decodeFrames(frames, maxFrameBytes)
-        if (!decoded.ok) {
-          const skipped = stats.reject(decoded.rejection.reason, nowMs)
-          if (skipped !== undefined) {
-            runLog(Effect.logWarning("heartbeat rejected", {
-              reason: decoded.rejection.reason,
-              detail: decoded.rejection.detail,
-              similarSinceLastLog: skipped
-            }))
-          }
-          return
-        }
-        const outcome = engine.accept(decoded.heartbeat, nowMs)
-        if (outcome === "accepted") stats.accepted++
-        else if (outcome === "deregistered") stats.deregistered++
-        else {
-          const skipped = stats.reject("unknown_token", nowMs)
-          if (skipped !== undefined) {
-            runLog(Effect.logWarning("heartbeat rejected", {
-              reason: "unknown_token",
-              resource: decoded.heartbeat.resource.slice(0, 120),
-              similarSinceLastLog: skipped
-            }))
-          }
-        }
-      }
+      const handle = makeFrameHandler({ router: engine, stats, maxFrameBytes, log: runLog })
 
       // A plain async loop: one await per message and nothing else on the hot path. It returns when
       // the scope closes the socket, and throws when the socket (or the loop itself) fails.

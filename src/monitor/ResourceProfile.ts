@@ -16,6 +16,8 @@ export interface ResourceProfile {
   readonly service: string
   readonly environment: string | undefined
   readonly location: string | undefined
+  /** Longest a started run may take before it counts as a timeout (`max_runtime`); undefined: no limit. */
+  readonly maxRuntimeMinutes?: number | undefined
 }
 
 export const defaultService = "heartbeat"
@@ -35,7 +37,8 @@ export const profileFor = (
   severity: settings?.severity ?? client.severity ?? defaultAlertSeverity,
   service: settings?.service ?? defaultService,
   environment: settings?.environment,
-  location: settings?.location
+  location: settings?.location,
+  maxRuntimeMinutes: settings?.maxRuntimeMinutes ?? client.maxRuntimeMinutes
 })
 
 /**
@@ -56,4 +59,4 @@ export const formerClientProfile = (client: string, resource: string): ResourceP
 export const sameProfile = (a: ResourceProfile, b: ResourceProfile): boolean =>
   a.client === b.client && a.resource === b.resource && a.configured === b.configured &&
   a.clientTimeoutMinutes === b.clientTimeoutMinutes && a.severity === b.severity && a.service === b.service &&
-  a.environment === b.environment && a.location === b.location
+  a.environment === b.environment && a.location === b.location && a.maxRuntimeMinutes === b.maxRuntimeMinutes

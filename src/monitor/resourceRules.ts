@@ -19,6 +19,10 @@ export interface ResourceState {
   readonly paused: boolean
   /** A timeout was sent since the resource went stale: the next ones are repeats. */
   readonly timeoutSent: boolean
+  /** A run was started (HTTP `/start`) and has not reported an outcome (runRules.ts). */
+  readonly runStartedMs?: number | undefined
+  /** The last run failed or overran: the next success says ok (runRules.ts). */
+  readonly failing?: boolean | undefined
 }
 
 export const neverHeard: ResourceState = {
@@ -64,9 +68,9 @@ const ageSeconds = (state: ResourceState, moment: MonitorMoment) =>
 const daysKnown = (state: ResourceState, moment: MonitorMoment) =>
   state.firstSeenMs === undefined ? 0 : Math.floor((moment.nowMs - state.firstSeenMs) / dayMs)
 
-const who = (profile: ResourceProfile) => `${profile.resource} (client ${profile.client})`
+export const who = (profile: ResourceProfile) => `${profile.resource} (client ${profile.client})`
 
-const okNotification = (state: ResourceState, profile: ResourceProfile, moment: MonitorMoment, age: number) =>
+export const okNotification = (state: ResourceState, profile: ResourceProfile, moment: MonitorMoment, age: number) =>
   resourceNotification(Events.ok, profile, moment.receiver, {
     severity: "ok",
     value: age,

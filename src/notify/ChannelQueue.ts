@@ -23,6 +23,8 @@ const groupOf: Record<EventName, string> = {
   [Events.timeout]: "alive",
   [Events.ok]: "alive",
   [Events.comeback]: "alive",
+  // A failed run (issue 19) is cleared by the next ok: the same state.
+  [Events.fail]: "alive",
   [Events.new]: "known",
   [Events.deregistered]: "known",
   [Events.registered]: "registered",

@@ -4,6 +4,7 @@ import { factsOf, type WireHeartbeat } from "../domain/Heartbeat.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { TokenIndex } from "./TokenIndex.ts"
 import { currentMonotonicMillis } from "../support/monotonicTime.ts"
+import type { RunSignal } from "../monitor/runRules.ts"
 
 export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
 
@@ -15,6 +16,8 @@ export class HeartbeatRouter extends Context.Service<HeartbeatRouter, {
   /** Synchronous, for the socket's hot path; `nowMs` is on the receiver's timeline (`monotonicMillis`). */
   readonly accept: (heartbeat: WireHeartbeat, nowMs: number) => IngestOutcome
   readonly ingest: (heartbeat: WireHeartbeat) => Effect.Effect<IngestOutcome>
+  /** A run signal (HTTP ping) with its token: authenticated like a heartbeat. */
+  readonly acceptSignal: (token: string, resource: string, signal: RunSignal, nowMs: number) => IngestOutcome
   /** Deregistration by an operator (HTTP API) rather than a sender; false for an unknown client. */
   readonly deregister: (client: string, resource: string) => Effect.Effect<boolean>
   /** Takes a new configuration into use: tokens, clients, configured resources, severities. */
@@ -44,6 +47,12 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
       return HeartbeatRouter.of({
         accept,
         ingest: (heartbeat) => Effect.map(currentMonotonicMillis, (nowMs) => accept(heartbeat, nowMs)),
+        acceptSignal: (token, resource, signal, nowMs) => {
+          const client = tokens.lookup(token)
+          if (client === undefined) return "unknown_token"
+          supervisor.signal(client, resource, signal, nowMs)
+          return "accepted"
+        },
         deregister: (clientName, resource) =>
           Effect.map(currentMonotonicMillis, (nowMs) => {
             const client = config.clients.find((candidate) => candidate.name === clientName)

@@ -16,9 +16,21 @@ export interface Delivery {
  * handshake fails) is given up at the first retry, a few milliseconds in; one that never answers
  * is given up at the deadline.
  */
-export const deliver = async (endpoint: string, message: string, timeoutMs: number): Promise<Delivery> => {
+export const deliver = async (
+  endpoint: string,
+  message: string,
+  timeoutMs: number,
+  /** CURVE: the receiver's public key and this sender's key pair; the handshake then encrypts the connection. */
+  curve?: { readonly serverKey: string; readonly publicKey: string; readonly secretKey: string }
+): Promise<Delivery> => {
   const started = Date.now()
-  const socket = new Push({ immediate: true, sendTimeout: timeoutMs, linger: Math.min(timeoutMs, 2000), ipv6: endpoint.includes("[") })
+  const socket = new Push({
+    immediate: true,
+    sendTimeout: timeoutMs,
+    linger: Math.min(timeoutMs, 2000),
+    ipv6: endpoint.includes("["),
+    ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey })
+  })
   let refusal: string | undefined
   const finished = (outcome: DeliveryOutcome, detail?: string): Delivery => ({
     endpoint,

@@ -6,6 +6,7 @@ import { loadSenderConfig, type SenderConfig, type SenderTarget } from "../confi
 import { buildDeregistration, buildHeartbeat } from "./heartbeat.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { deliver, type Delivery } from "./deliver.ts"
+import { deliverTo, targetAddress } from "./transports.ts"
 import { readUptimeSeconds, runPayloadCommand } from "./payload.ts"
 import { checkTmpFile } from "./tmpFileCheck.ts"
 import type { SenderPlugins } from "../config/senderPlugins.ts"
@@ -151,18 +152,14 @@ export const runSender = (options: SenderRunOptions) =>
     )
 
     if (printing) {
-      const printed = config.receivers.map((target, index) =>
-        `${tcpEndpoint(target.host, target.port)} ${redact(heartbeats[index]!)}`
-      )
+      const printed = config.receivers.map((target, index) => `${targetAddress(target)} ${redact(heartbeats[index]!)}`)
       for (const line of printed) process.stdout.write(line + "\n")
       return { disabled: false, deliveries: [], printed } satisfies SenderReport
     }
 
     const timeoutMs = config.sendTimeoutSeconds * 1000
     const deliveries = yield* Effect.promise(() =>
-      Promise.all(config.receivers.map((target, index) =>
-        deliver(tcpEndpoint(target.host, target.port), JSON.stringify(heartbeats[index]), timeoutMs)
-      ))
+      Promise.all(config.receivers.map((target, index) => deliverTo(target, heartbeats[index]!, timeoutMs)))
     )
     yield* logDeliveries(deliveries)
     return { disabled: false, deliveries, printed: [] } satisfies SenderReport

@@ -1,0 +1,70 @@
+import { Effect } from "effect"
+import type { HeartbeatRouter, IngestOutcome } from "../routing/HeartbeatRouter.ts"
+import { liveCounter } from "../support/liveMetrics.ts"
+import { decodeFrames, type RejectReason, rejectReasons } from "./FrameDecoder.ts"
+import type { IngressStats } from "./IngressStats.ts"
+
+/** What became of one frame: the router's outcome, or why it was dropped. */
+export interface FrameResult {
+  readonly outcome: IngestOutcome | RejectReason
+  /** The frame asked for an answer (`"ack": true`) and was readable enough to say so. */
+  readonly ack: boolean
+}
+
+/**
+ * The path every transport shares once it holds a frame: decode (FrameDecoder), authenticate and
+ * route (HeartbeatRouter.accept), count in `stats`, and log a rejection at most once per reason per
+ * interval through `log` (never the token or the raw bytes). Synchronous: one bad frame only costs
+ * itself.
+ */
+export const makeFrameHandler = (options: {
+  readonly router: HeartbeatRouter["Service"]
+  readonly stats: IngressStats
+  readonly maxFrameBytes: number
+  readonly log: (effect: Effect.Effect<void>) => void
+  /** Added to log lines of transports other than the plain ZeroMQ socket. */
+  readonly transport?: string
+}) => {
+  const { router, stats, maxFrameBytes, log } = options
+  const where = options.transport === undefined ? {} : { transport: options.transport }
+  const rejected = (reason: RejectReason, nowMs: number, details: Record<string, unknown>) => {
+    const skipped = stats.reject(reason, nowMs)
+    if (skipped !== undefined) log(Effect.logWarning("heartbeat rejected", { ...where, reason, ...details, similarSinceLastLog: skipped }))
+  }
+  return (frames: ReadonlyArray<Uint8Array>, nowMs: number): FrameResult => {
+    stats.received++
+    const decoded = decodeFrames(frames, maxFrameBytes)
+    if (!decoded.ok) {
+      rejected(decoded.rejection.reason, nowMs, { detail: decoded.rejection.detail })
+      return { outcome: decoded.rejection.reason, ack: decoded.rejection.ack === true }
+    }
+    const outcome = router.accept(decoded.heartbeat, nowMs)
+    if (outcome === "accepted") stats.accepted++
+    else if (outcome === "deregistered") stats.deregistered++
+    else rejected("unknown_token", nowMs, { resource: decoded.heartbeat.resource.slice(0, 120) })
+    return { outcome, ack: decoded.ack }
+  }
+}
+
+/**
+ * The counters of one transport other than the plain ZeroMQ socket (whose series keep their
+ * deployed names): `ingress_received_total{transport}`, `ingress_accepted_total{transport}`,
+ * `ingress_deregistered_total{transport}` and `ingress_rejected_total{transport,reason}`, plus any
+ * transport-specific reasons in `extraRejections`.
+ */
+export const registerIngressMetrics = (
+  transport: string,
+  stats: IngressStats,
+  extraRejections: Record<string, () => number> = {}
+) =>
+  Effect.gen(function*() {
+    yield* liveCounter("ingress_received_total", "Frames read, by transport (datagrams, requests, CURVE messages)", () => stats.received, { transport })
+    yield* liveCounter("ingress_accepted_total", "Heartbeats authenticated and routed, by transport", () => stats.accepted, { transport })
+    yield* liveCounter("ingress_deregistered_total", "Deregistrations received, by transport", () => stats.deregistered, { transport })
+    for (const reason of rejectReasons) {
+      yield* liveCounter("ingress_rejected_total", "Frames dropped, by transport and reason", () => stats.rejected[reason], { transport, reason })
+    }
+    for (const [reason, read] of Object.entries(extraRejections)) {
+      yield* liveCounter("ingress_rejected_total", "Frames dropped, by transport and reason", read, { transport, reason })
+    }
+  })
