@@ -21,6 +21,7 @@ import { maxResourceNameLength } from "../domain/Heartbeat.ts"
 import { BadRequest, Forbidden, NotFound, NotReady, StatusApi, Unauthorized } from "./StatusApi.ts"
 import { readinessProblems } from "./readiness.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
+import { Outbox } from "../notify/Outbox.ts"
 
 const digest = (token: string) => createHash("sha256").update(token).digest()
 
@@ -174,12 +175,14 @@ const layerApiHandlers = (settings: HttpSettings) => {
       const supervisor = yield* ResourceSupervisor
       const ingress = yield* Ingress
       const persistence = yield* StatePersistence
+      const outbox = yield* Outbox
       const clock = yield* Clock.Clock
       return handlers.handle("ready", () =>
         Effect.suspend(() => {
+          const nowMs = monotonicMillis(clock)
           const problems = readinessProblems(
-            { ingress: ingress.status(), state: persistence.counters(), stuckNotifiers: [] },
-            monotonicMillis(clock)
+            { ingress: ingress.status(), state: persistence.counters(), stuckNotifiers: outbox.stuck(nowMs) },
+            nowMs
           )
           const facts = { endpoint: ingress.endpoint, resources: supervisor.size() }
           return problems.length === 0

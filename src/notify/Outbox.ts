@@ -4,6 +4,7 @@ import { firstRoute, mutedBy, renotifyDue } from "../monitor/notificationRouting
 import { queueThresholdNotification } from "../monitor/notifications.ts"
 import { isRepeat } from "../monitor/repeats.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
+import { monotonicMillis } from "../support/monotonicTime.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { type Channel, Channels, NotifierError, type RetryPolicy } from "./Channel.ts"
 import { ChannelQueue, estimateBytes, type Lane, type Outgoing, stateKeyOf } from "./ChannelQueue.ts"
@@ -32,7 +33,19 @@ export class Outbox extends Context.Service<Outbox, {
   readonly channelCounters: () => ReadonlyArray<ChannelCounters>
   /** Writes pending durable changes now (tests, shutdown). */
   readonly flush: Effect.Effect<void>
+  /**
+   * Channels with an attempt still running past its own time limit (the transport did not stop
+   * when told to): the notifier is stuck. Times on the receiver's timeline. For readiness.
+   */
+  readonly stuck: (nowMs: number) => ReadonlyArray<StuckChannel>
 }>()("heartbeat-mesh/notify/Outbox") {}
+
+export interface StuckChannel {
+  readonly channel: string
+  /** When the oldest running attempt started (receiver's timeline). */
+  readonly sinceMs: number
+  readonly timeoutMs: number
+}
 
 export interface ChannelCounters {
   readonly channel: string
@@ -93,6 +106,8 @@ interface ChannelRuntime {
   readonly queue: ChannelQueue
   readonly work: Latch.Latch
   inflight: number
+  /** Start (receiver's timeline) of each running attempt. */
+  readonly attemptStarts: Set<{ readonly startMs: number }>
   nextStartMs: number
   sent: number
   failed: number
@@ -124,6 +139,7 @@ export const layerOutbox = (options: OutboxOptions) =>
         }),
         work: Latch.makeUnsafe(false),
         inflight: 0,
+        attemptStarts: new Set(),
         nextStartMs: 0,
         sent: 0,
         failed: 0
@@ -262,8 +278,13 @@ export const layerOutbox = (options: OutboxOptions) =>
         const labels = attributes(channel)
         const attempt = Effect.gen(function*() {
           const started = clock.currentTimeMillisUnsafe()
+          const running = { startMs: monotonicMillis(clock) }
+          runtime.attemptStarts.add(running)
           const result = yield* Effect.result(
             channel.transport.send(entry.notification, { id: entry.id }).pipe(
+              // Until the transport itself has stopped: an attempt the time limit could not stop
+              // (a child that ignores its kill) keeps counting, and the notifier is stuck.
+              Effect.ensuring(Effect.sync(() => runtime.attemptStarts.delete(running))),
               Effect.timeoutOrElse({
                 duration: channel.settings.attemptTimeoutMs,
                 orElse: () =>
@@ -453,7 +474,17 @@ export const layerOutbox = (options: OutboxOptions) =>
               storms: counters.storms
             }
           }),
-        flush
+        flush,
+        stuck: (nowMs) => {
+          const stuck: Array<StuckChannel> = []
+          for (const runtime of runtimes) {
+            const timeoutMs = runtime.channel.settings.attemptTimeoutMs
+            let oldest = Number.POSITIVE_INFINITY
+            for (const running of runtime.attemptStarts) oldest = Math.min(oldest, running.startMs)
+            if (nowMs - oldest > timeoutMs) stuck.push({ channel: runtime.channel.name, sinceMs: oldest, timeoutMs })
+          }
+          return stuck
+        }
       })
     })
   )
