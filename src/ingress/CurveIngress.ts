@@ -4,14 +4,15 @@ import type { CurveSettings } from "../config/receiverIngress.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { monotonicMillis } from "../support/monotonicTime.ts"
 import { readCurveKeyFile } from "../support/curveKeys.ts"
-import { liveCounter } from "../support/liveMetrics.ts"
+import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { defaultMaxFrameBytes } from "./FrameDecoder.ts"
 import { makeFrameHandler, registerIngressMetrics } from "./frameHandling.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
-import { IngressBindError } from "./ZmqIngress.ts"
-import { acquireBound, pullOptions, receiveMessages } from "./zmqSockets.ts"
+import { IngressBindError, type IngressStatus, ingressRestartPolicy } from "./ZmqIngress.ts"
+import { acquireBound, pullOptions } from "./zmqSockets.ts"
+import { superviseReceiving } from "./supervisedSocket.ts"
 import { type ZapDecision, zapDecision } from "./zapPolicy.ts"
 
 /** The bound CURVE heartbeat socket. */
@@ -20,6 +21,7 @@ export class CurveIngress extends Context.Service<CurveIngress, {
   /** The receiver's public key, for senders' `curve_server_key`. */
   readonly publicKey: string
   readonly counters: () => IngressCounters & { readonly handshakes: Readonly<Record<ZapDecision | "failed", number>> }
+  readonly status: () => IngressStatus
 }>()("heartbeat-mesh/ingress/CurveIngress") {}
 
 /** Where libzmq asks for authentication of every handshake in its context (ZMQ RFC 27). */
@@ -94,43 +96,59 @@ export const layerCurveIngress = (settings: CurveSettings) =>
       yield* Effect.forkScoped(Effect.promise(zapLoop))
 
       const requested = tcpEndpoint(settings.host, settings.port)
-      const socket = yield* acquireBound(
-        () =>
-          new Pull({
-            ...pullOptions(defaultMaxFrameBytes, settings.host),
-            curveServer: true,
-            curveSecretKey: keys.secretKey,
-            curvePublicKey: keys.publicKey,
-            zapDomain
-          }),
-        requested,
-        (error) =>
+      /** A bound CURVE PULL socket, its failed handshakes counted from its events. */
+      const bindCurve = async (endpoint: string) => {
+        const socket = new Pull({
+          ...pullOptions(defaultMaxFrameBytes, settings.host),
+          curveServer: true,
+          curveSecretKey: keys.secretKey,
+          curvePublicKey: keys.publicKey,
+          zapDomain
+        })
+        try {
+          await socket.bind(endpoint)
+        } catch (error) {
+          socket.close()
+          throw error
+        }
+        const watchEvents = async () => {
+          try {
+            for await (const event of socket.events) {
+              // A ZAP refusal shows up here too (handshake:error:auth): counted once, as refused.
+              if (event.type.startsWith("handshake:error") && event.type !== "handshake:error:auth") handshakes.failed++
+            }
+          } catch {
+            // The events end with the socket.
+          }
+        }
+        void watchEvents()
+        return socket
+      }
+      // The first bind fails the start; restarts bind the endpoint actually bound.
+      const first = yield* Effect.tryPromise({
+        try: () => bindCurve(requested),
+        catch: (error) =>
           new IngressBindError({
             address: `curve ${hostPort(settings.host, settings.port)}`,
             reason: describeListenFailure(error, "choose another curve.listen")
           })
-      )
-      const endpoint = socket.lastEndpoint ?? requested
-      const watchEvents = async () => {
-        try {
-          for await (const event of socket.events) {
-            // A ZAP refusal shows up here too (handshake:error:auth): counted once, as refused.
-            if (event.type.startsWith("handshake:error") && event.type !== "handshake:error:auth") handshakes.failed++
-          }
-        } catch {
-          // The events end with the socket.
-        }
-      }
-      void watchEvents()
-
+      })
+      const endpoint = first.lastEndpoint ?? requested
       const handle = makeFrameHandler({ router, stats, maxFrameBytes: defaultMaxFrameBytes, log, transport: "curve" })
-      const receiveLoop = () =>
-        receiveMessages(
-          socket,
-          (frames) => handle(frames, monotonicMillis(clock)),
-          (error) => log(Effect.logError("heartbeat handling failed", { transport: "curve", error: String(error) }))
-        )
-      yield* Effect.forkScoped(Effect.promise(receiveLoop))
+      // The plain socket's supervision (issue 13.4): a failed loop is logged, the socket bound again after a delay.
+      const { status } = yield* superviseReceiving({
+        name: "CURVE heartbeat socket",
+        first,
+        endpoint,
+        bind: bindCurve,
+        afterReceive: () => {},
+        handle,
+        onDefect: (error) => log(Effect.logError("heartbeat handling failed", { transport: "curve", error: String(error) })),
+        restartPolicy: ingressRestartPolicy,
+        clock
+      })
+      yield* liveCounter("curve_restarts_total", "Restarts of the CURVE socket loop after a failure", () => status().restarts)
+      yield* liveGauge("curve_up", "1 while the CURVE socket loop runs, 0 while it waits for its restart", () => (status().up ? 1 : 0))
       yield* Effect.addFinalizer(() => {
         const totals = stats.snapshot()
         return Effect.logInfo("CURVE heartbeat socket closed", {
@@ -145,7 +163,8 @@ export const layerCurveIngress = (settings: CurveSettings) =>
       return CurveIngress.of({
         endpoint,
         publicKey: keys.publicKey,
-        counters: () => ({ ...stats.snapshot(), handshakes: { ...handshakes } })
+        counters: () => ({ ...stats.snapshot(), handshakes: { ...handshakes } }),
+        status
       })
     })
   )

@@ -1,5 +1,4 @@
-import { Cause, Clock, Context, Effect, Layer, Schedule, Schema } from "effect"
-import { restartDelayMs } from "../actors/ResourceSupervisor.ts"
+import { Clock, Context, Effect, Layer, Schedule, Schema } from "effect"
 import { Pull } from "zeromq"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
@@ -8,6 +7,7 @@ import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 import { defaultMaxFrameBytes, rejectReasons } from "./FrameDecoder.ts"
 import { makeFrameHandler } from "./frameHandling.ts"
 import { pullOptions } from "./zmqSockets.ts"
+import { superviseReceiving } from "./supervisedSocket.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 import { monotonicMillis } from "../support/monotonicTime.ts"
 
@@ -64,9 +64,6 @@ export const ingressRestartPolicy: Schedule.Schedule<unknown> = Schedule.min([
   Schedule.spaced("10 seconds")
 ])
 
-/** A loop that ran this long without failing counts as healthy: the next failure starts the back-off afresh. */
-const healthyRunMs = 60_000
-
 export interface IngressOptions {
   readonly iface: string
   /** 0 picks a free port (tests). */
@@ -86,8 +83,6 @@ const bindPull = async (endpoint: string, maxFrameBytes: number, ipv6: boolean):
   }
   return socket
 }
-
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
 /**
  * The socket fiber: a ZeroMQ PULL socket bound on iface:port. Every message is decoded, its token
@@ -113,18 +108,15 @@ export const layerZmqIngress = (options: IngressOptions) =>
       const requested = tcpEndpoint(options.iface, options.port)
       const ipv6 = options.iface.includes(":")
       const stats = new IngressStats()
-      let status: IngressStatus = { up: true, sinceMs: monotonicMillis(clock), reason: undefined, restartDelayMs: undefined, restarts: 0 }
       yield* liveCounter("heartbeats_received_total", "Heartbeat frames read from the socket", () => stats.received)
       yield* liveCounter("heartbeats_accepted_total", "Heartbeats authenticated and routed to their resource", () => stats.accepted)
       yield* liveCounter("heartbeats_deregistered_total", "Deregistrations received from senders", () => stats.deregistered)
       for (const reason of rejectReasons) {
         yield* liveCounter("heartbeats_rejected_total", "Frames dropped, by reason", () => stats.rejected[reason], { reason })
       }
-      yield* liveCounter("ingress_restarts_total", "Restarts of the heartbeat socket loop after a failure", () => status.restarts)
-      yield* liveGauge("ingress_up", "1 while the heartbeat socket loop runs, 0 while it waits for its restart", () => (status.up ? 1 : 0))
 
       // The first bind happens here: a receiver that cannot listen refuses to start.
-      let socket: Pull = yield* Effect.tryPromise({
+      const socket: Pull = yield* Effect.tryPromise({
         try: () => bindPull(requested, maxFrameBytes, ipv6),
         catch: (error) =>
           new IngressBindError({
@@ -134,77 +126,19 @@ export const layerZmqIngress = (options: IngressOptions) =>
       })
       // Restarts bind the endpoint actually bound (port 0 became a real port), so senders find it again.
       const endpoint = socket.lastEndpoint ?? requested
-      let closing = false
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          closing = true
-          socket.close()
-        })
-      )
-
       const handle = makeFrameHandler({ router: engine, stats, maxFrameBytes, log: runLog })
-
-      // A plain async loop: one await per message and nothing else on the hot path. It returns when
-      // the scope closes the socket, and throws when the socket (or the loop itself) fails.
-      const receiveLoop = async (current: Pull) => {
-        while (!current.closed) {
-          let frames: Array<Buffer>
-          try {
-            frames = await current.receive()
-            probe.afterReceive(frames)
-          } catch (error) {
-            if (current.closed && closing) return
-            throw error
-          }
-          try {
-            handle(frames, monotonicMillis(clock))
-          } catch (error) {
-            // A bug on one frame must not stop the socket.
-            runLog(Effect.logError("heartbeat handling failed", { error: String(error) }))
-          }
-        }
-      }
-
-      /** Runs the loop; after a failure, waits the policy's delay, binds again and runs it again. */
-      const supervised = Effect.gen(function*() {
-        let failuresInARow = 0
-        while (true) {
-          const startedMs = monotonicMillis(clock)
-          const exit = yield* Effect.exit(Effect.tryPromise({ try: () => receiveLoop(socket), catch: (error) => error }))
-          if (closing) return
-          const nowMs = monotonicMillis(clock)
-          if (nowMs - startedMs >= healthyRunMs) failuresInARow = 0
-          const reason = exit._tag === "Failure" ? describe(Cause.squash(exit.cause)) : "the socket closed"
-          status = { ...status, up: false, sinceMs: nowMs, reason: `heartbeat socket loop failed: ${reason}` }
-          socket.close()
-          // Bound again after the policy's delay; a bind that fails (the port taken meanwhile) waits longer.
-          while (!closing) {
-            failuresInARow++
-            const delayMs = (yield* restartDelayMs(restartPolicy, failuresInARow)) ?? 10_000
-            status = { ...status, restartDelayMs: delayMs }
-            yield* Effect.logError("heartbeat socket loop failed; restarting it", {
-              endpoint,
-              reason: status.reason,
-              failuresInARow,
-              restartInMs: delayMs
-            })
-            yield* Effect.sleep(delayMs)
-            const bound = yield* Effect.exit(Effect.tryPromise({ try: () => bindPull(endpoint, maxFrameBytes, ipv6), catch: (error) => error }))
-            if (bound._tag === "Success") {
-              socket = bound.value
-              break
-            }
-            status = { ...status, reason: `heartbeat socket cannot bind ${endpoint} again: ${describe(Cause.squash(bound.cause))}` }
-          }
-          if (closing) {
-            socket.close()
-            return
-          }
-          status = { up: true, sinceMs: monotonicMillis(clock), reason: undefined, restartDelayMs: undefined, restarts: status.restarts + 1 }
-          yield* Effect.logInfo("heartbeat socket loop restarted", { endpoint, restarts: status.restarts })
-        }
+      const supervision = yield* superviseReceiving({
+        name: "heartbeat socket",
+        first: socket,
+        endpoint,
+        bind: (at) => bindPull(at, maxFrameBytes, ipv6),
+        afterReceive: probe.afterReceive,
+        handle,
+        onDefect: (error) => runLog(Effect.logError("heartbeat handling failed", { error: String(error) })),
+        restartPolicy,
+        clock
       })
-      yield* Effect.forkScoped(supervised)
+      const status = supervision.status
       yield* Effect.addFinalizer(() => {
         const totals = stats.snapshot()
         return Effect.logInfo("heartbeat socket closed", {
@@ -216,6 +150,9 @@ export const layerZmqIngress = (options: IngressOptions) =>
       })
       yield* Effect.logInfo("listening for heartbeats", { endpoint })
 
-      return Ingress.of({ endpoint, counters: () => stats.snapshot(), status: () => status })
+      yield* liveCounter("ingress_restarts_total", "Restarts of the heartbeat socket loop after a failure", () => status().restarts)
+      yield* liveGauge("ingress_up", "1 while the heartbeat socket loop runs, 0 while it waits for its restart", () => (status().up ? 1 : 0))
+
+      return Ingress.of({ endpoint, counters: () => stats.snapshot(), status })
     })
   )

@@ -1,31 +1,4 @@
 import { Effect, type Scope } from "effect"
-import type { Pull } from "zeromq"
-
-/**
- * A plain async loop over a PULL socket: one await per message and nothing else on the hot path.
- * `onMessage` runs synchronously per message; a throw is handed to `onDefect` and the loop goes
- * on (a bug on one frame must not stop the socket). Ends when the socket is closed.
- */
-export const receiveMessages = async (
-  socket: Pull,
-  onMessage: (frames: ReadonlyArray<Buffer>) => void,
-  onDefect: (error: unknown) => void
-): Promise<void> => {
-  while (!socket.closed) {
-    let frames: Array<Buffer>
-    try {
-      frames = await socket.receive()
-    } catch (error) {
-      if (socket.closed) return
-      throw error
-    }
-    try {
-      onMessage(frames)
-    } catch (error) {
-      onDefect(error)
-    }
-  }
-}
 
 /**
  * A ZeroMQ socket bound to `endpoint` for the life of the scope (closed on failure and at the end).
