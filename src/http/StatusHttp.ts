@@ -15,6 +15,7 @@ import { LiveFeed } from "./LiveFeed.ts"
 import { FeedSockets } from "./FeedSocket.ts"
 import { layerNodeServer } from "./nodeServer.ts"
 import { makePrometheus } from "./metrics.ts"
+import { processMetrics } from "./processMetrics.ts"
 import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { isoOrNull, viewOf } from "./resourceView.ts"
 import { maxResourceNameLength } from "../domain/Heartbeat.ts"
@@ -202,6 +203,7 @@ const layerPlainRoutes = (settings: HttpSettings) =>
       const feedSockets = yield* FeedSockets
       const access = makeAccess(settings)
       const prometheus = makePrometheus()
+      yield* processMetrics
       const readable = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
         Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
           access.mayRead(request.headers["authorization"]) ? handler : Effect.succeed(jsonError(401, access.readMessage)))

@@ -1,6 +1,7 @@
 import { Effect, Metric } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import { prometheusName } from "./processMetrics.ts"
 
 const lag = Metric.gauge("event_loop_lag_seconds", { description: "Event loop delay since the last scrape (99th percentile)" })
 const lagMax = Metric.gauge("event_loop_lag_max_seconds", { description: "Largest event loop delay since the last scrape" })
@@ -17,6 +18,6 @@ export const makePrometheus = () => {
     yield* Metric.update(lag, lagHistogram.percentile(99) / 1e9)
     yield* Metric.update(lagMax, lagHistogram.max / 1e9)
     lagHistogram.reset()
-    return yield* PrometheusMetrics.format({ prefix: "heartbeat_mesh" })
+    return yield* PrometheusMetrics.format({ metricNameMapper: prometheusName })
   })
 }
