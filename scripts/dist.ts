@@ -1,0 +1,238 @@
+// `npm run dist [-- --out DIR] [--fast] [--bundle-only]`: the installable artifacts, built from this checkout
+// without network:
+//   DIR/heartbeat-mesh-sender.mjs                    the sender, one bundled file (zeromq stays a
+//                                                    package beside it: a native addon)
+//   DIR/heartbeat-mesh-sender_<version>_<arch>.deb   sender + Node runtime + cron file + example config
+//   DIR/heartbeat-mesh-receiver_<version>_<arch>.deb receiver + Node runtime + systemd unit + user + state folder
+// Both packages carry the pinned Node 24 (node_modules/.bin/node, stripped when `strip` exists):
+// Debian's own nodejs (18 on bookworm) starts without V8's startup snapshot and costs 0.27 s of
+// CPU and 49 MB before any of our code runs (README "Performance"). --fast compresses with gzip -1
+// instead of xz (the tests use it; the contents are the same).
+import { spawnSync } from "node:child_process"
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { basename, dirname, join, resolve } from "node:path"
+import { build } from "esbuild"
+
+const root = resolve(import.meta.dirname, "..")
+const argv = process.argv.slice(2)
+const option = (name: string) => {
+  const at = argv.indexOf(name)
+  return at === -1 ? undefined : argv[at + 1]
+}
+const out = resolve(option("--out") ?? join(root, "dist"))
+const fast = argv.includes("--fast")
+const bundleOnly = argv.includes("--bundle-only")
+const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }
+const debArch = ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch] ?? process.arch
+
+const run = (command: string, args: ReadonlyArray<string>) => {
+  const result = spawnSync(command, args, { encoding: "utf8" })
+  if (result.error !== undefined || result.status !== 0) {
+    throw new Error(`${command} ${args.join(" ")} failed: ${result.error?.message ?? result.stderr}`)
+  }
+  return result.stdout
+}
+
+const write = (path: string, text: string, mode = 0o644) => {
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, text)
+  chmodSync(path, mode)
+}
+
+/** esbuild: one ES module for Node 24; zeromq (a native addon) stays an external package. */
+const bundle = async (entry: string, outfile: string) => {
+  await build({
+    entryPoints: [join(root, entry)],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    minify: true,
+    legalComments: "none",
+    external: ["zeromq"],
+    // A few dependencies are CommonJS that require() Node's built-ins.
+    banner: { js: 'import{createRequire as __hbmRequire}from"node:module";const require=__hbmRequire(import.meta.url);' },
+    logLevel: "warning"
+  })
+}
+
+/**
+ * zeromq as installed, less what this system never loads: its JavaScript, the manifest and the
+ * addons for Linux on this architecture; of cmake-ts (its addon finder) only the loader.
+ */
+const copyZeromq = (libDir: string) => {
+  const modules = join(libDir, "node_modules")
+  const platformDir = `build/linux/${process.arch}`
+  const keep: Record<string, (inside: string) => boolean> = {
+    zeromq: (inside) =>
+      ["", "build", "build/linux", "build/manifest.json", "package.json", "LICENSE.txt", "LICENSE_MPL-2.0.txt"].includes(inside) ||
+      inside.startsWith(platformDir) ||
+      (inside.startsWith("lib") && !inside.endsWith(".map") && !inside.endsWith(".ts") && !inside.includes("tsbuildinfo")),
+    "cmake-ts": (inside) => ["", "build", "package.json", "LICENSE", "build/loader.js"].includes(inside)
+  }
+  for (const [pkg, wanted] of Object.entries(keep)) {
+    const from = join(root, "node_modules", pkg)
+    cpSync(from, join(modules, pkg), { recursive: true, filter: (source) => wanted(source.slice(from.length + 1)) })
+  }
+}
+
+/** The pinned Node binary, without its debug symbols when `strip` is there (127 MB -> 109 MB). */
+const copyNode = (libDir: string) => {
+  const node = join(libDir, "node")
+  copyFileSync(join(root, "node_modules/node/bin/node"), node)
+  chmodSync(node, 0o755)
+  if (spawnSync("strip", ["--version"]).status === 0) run("strip", [node])
+}
+
+/**
+ * Of zeromq's addons for this system, only the one the shipped Node loads stays (it says which in
+ * /proc/self/maps): the others are for other Node ABIs or musl.
+ */
+const keepLoadedAddonOnly = (libDir: string) => {
+  const maps = run(join(libDir, "node"), ["-e", 'require("zeromq");process.stdout.write(require("fs").readFileSync("/proc/self/maps","utf8"))'])
+  const loaded = maps.split("\n").map((line) => line.split(/\s+/).at(-1) ?? "").find((path) => path.endsWith("/addon.node"))
+  if (loaded === undefined) throw new Error("the shipped Node did not load zeromq's addon")
+  const addons = join(libDir, "node_modules/zeromq/build/linux", process.arch, "node")
+  for (const entry of readdirSync(addons)) if (entry !== basename(dirname(loaded))) rmSync(join(addons, entry), { recursive: true })
+}
+
+const launcher = (libName: string, script: string) => `#!/bin/sh
+# heartbeat-mesh: runs the bundled program with the Node.js runtime shipped beside it.
+here=$(dirname "$(readlink -f "$0")")
+lib="$here/../lib/${libName}"
+exec "$lib/node" "$lib/${script}" "$@"
+`
+
+const installedSizeKb = (dir: string) => Number(run("du", ["-sk", "--exclude=DEBIAN", dir]).split("\t")[0])
+
+/** dpkg-deb --build with root-owned files. */
+const buildDeb = (staging: string, control: Record<string, string>, file: string) => {
+  write(join(staging, "DEBIAN/control"), Object.entries({ ...control, "Installed-Size": String(installedSizeKb(staging)) })
+    .map(([key, value]) => `${key}: ${value}`).join("\n") + "\n")
+  run("dpkg-deb", ["--root-owner-group", ...(fast ? ["-Zgzip", "-z1"] : ["-Zxz", "-z6"]), "--build", staging, file])
+  return file
+}
+
+const common = {
+  Version: version,
+  Architecture: debArch,
+  Maintainer: "heartbeat-mesh maintainers <root@localhost>",
+  Section: "admin",
+  Priority: "optional",
+  Homepage: "https://example.invalid/heartbeat-mesh"
+}
+
+rmSync(out, { recursive: true, force: true })
+mkdirSync(out, { recursive: true })
+const staging = join(out, "staging")
+
+// 1. The sender: one bundled file.
+const senderBundle = join(out, "heartbeat-mesh-sender.mjs")
+await bundle("src/cli/senderMain.ts", senderBundle)
+if (bundleOnly) {
+  console.log(JSON.stringify({ out, senderBundleBytes: statSync(senderBundle).size, files: [senderBundle] }))
+  process.exit(0)
+}
+
+// 2. The sender's package.
+const senderRoot = join(staging, "sender")
+const senderLib = join(senderRoot, "usr/lib/heartbeat-mesh-sender")
+mkdirSync(senderLib, { recursive: true })
+copyFileSync(senderBundle, join(senderLib, "sender.mjs"))
+copyZeromq(senderLib)
+copyNode(senderLib)
+keepLoadedAddonOnly(senderLib)
+write(join(senderRoot, "usr/bin/heartbeat-mesh-sender"), launcher("heartbeat-mesh-sender", "sender.mjs"), 0o755)
+write(join(senderRoot, "etc/cron.d/heartbeat-mesh-sender"), `# /etc/cron.d/heartbeat-mesh-sender: one heartbeat per receiver every minute.
+# A receiver that is down is skipped silently; only real problems (bad config, sick disk,
+# failing payload command) write to stderr, which cron mails.
+SHELL=/bin/sh
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+* * * * * root heartbeat-mesh-sender --config /etc/heartbeat-mesh/sender.yaml
+
+# A service's own heartbeat, sent only while the service is active:
+# * * * * * root systemctl is-active --quiet nginx && heartbeat-mesh-sender --config /etc/heartbeat-mesh/nginx.yaml
+`)
+const example = readFileSync(join(root, "ops/sender.example.yaml"), "utf8")
+write(join(senderRoot, "usr/share/doc/heartbeat-mesh-sender/examples/sender.example.yaml"), example)
+write(join(senderRoot, "usr/share/doc/heartbeat-mesh-sender/examples/service.example.yaml"), readFileSync(join(root, "ops/service.example.yaml"), "utf8"))
+// Installed disabled: cron runs it every minute from the start, and it sends nothing until edited.
+write(join(senderRoot, "etc/heartbeat-mesh/sender.yaml"), example.replace(/^enabled: true(\s*)#.*$/m, "enabled: false$1# set to true once the receivers below are yours"), 0o600)
+write(join(senderRoot, "DEBIAN/conffiles"), "/etc/cron.d/heartbeat-mesh-sender\n/etc/heartbeat-mesh/sender.yaml\n")
+const senderDeb = buildDeb(senderRoot, {
+  Package: "heartbeat-mesh-sender",
+  ...common,
+  Depends: "libc6 (>= 2.28), libstdc++6 (>= 10), cron | cron-daemon",
+  Description: "heartbeat-mesh sender: cron heartbeats to heartbeat-mesh receivers over ZeroMQ\n" +
+    " Sends one authenticated heartbeat per minute to every receiver in\n" +
+    " /etc/heartbeat-mesh/sender.yaml (installed disabled). Carries its own Node.js 24 runtime."
+}, join(out, `heartbeat-mesh-sender_${version}_${debArch}.deb`))
+
+// 3. The receiver's package: the whole command bundled too, with the dashboard's files beside it.
+const receiverRoot = join(staging, "receiver")
+const receiverLib = join(receiverRoot, "usr/lib/heartbeat-mesh")
+mkdirSync(receiverLib, { recursive: true })
+await bundle("src/cli/main.ts", join(receiverLib, "heartbeat-mesh.mjs"))
+cpSync(join(root, "src/http/dashboard"), join(receiverLib, "dashboard"), { recursive: true })
+copyZeromq(receiverLib)
+copyNode(receiverLib)
+keepLoadedAddonOnly(receiverLib)
+write(join(receiverRoot, "usr/bin/heartbeat-mesh"), launcher("heartbeat-mesh", "heartbeat-mesh.mjs"), 0o755)
+const unit = readFileSync(join(root, "ops/systemd/heartbeat-mesh-receiver.service"), "utf8")
+  .replace(/^ExecStart=.*\\\n.*$/m, "ExecStart=/usr/bin/heartbeat-mesh receiver --config /etc/heartbeat-mesh/receiver.yaml --state-dir /var/lib/heartbeat-mesh")
+  .replace("Documentation=file:///opt/heartbeat-mesh/README.md", "Documentation=file:///usr/share/doc/heartbeat-mesh-receiver/README.md")
+  .replace("# The pinned Node 24 from the project's node_modules, whatever node the host has.\n", "# The Node 24 runtime shipped in /usr/lib/heartbeat-mesh, whatever node the host has.\n")
+write(join(receiverRoot, "lib/systemd/system/heartbeat-mesh-receiver.service"), unit)
+write(join(receiverRoot, "etc/heartbeat-mesh/receiver.yaml"), readFileSync(join(root, "ops/receiver.example.yaml"), "utf8"), 0o640)
+write(join(receiverRoot, "usr/share/doc/heartbeat-mesh-receiver/README.md"), readFileSync(join(root, "README.md"), "utf8"))
+for (const file of ["heartbeat-mesh.rules.yml"]) {
+  write(join(receiverRoot, "usr/share/doc/heartbeat-mesh-receiver/examples/prometheus", file), readFileSync(join(root, "ops/prometheus", file), "utf8"))
+}
+write(join(receiverRoot, "usr/share/doc/heartbeat-mesh-receiver/examples/grafana/heartbeat-mesh.json"), readFileSync(join(root, "ops/grafana/heartbeat-mesh.json"), "utf8"))
+write(join(receiverRoot, "DEBIAN/conffiles"), "/etc/heartbeat-mesh/receiver.yaml\n")
+write(join(receiverRoot, "DEBIAN/postinst"), `#!/bin/sh
+# heartbeat-mesh-receiver: the system user, its state folder and its configuration's group.
+set -e
+if [ "$1" = configure ]; then
+  if ! getent passwd heartbeat-mesh >/dev/null; then
+    useradd --system --user-group --home-dir /var/lib/heartbeat-mesh --no-create-home --shell /usr/sbin/nologin heartbeat-mesh
+  fi
+  install -d -m 0750 -o heartbeat-mesh -g heartbeat-mesh /var/lib/heartbeat-mesh
+  chgrp heartbeat-mesh /etc/heartbeat-mesh/receiver.yaml
+  if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null 2>&1 || true
+    echo "heartbeat-mesh-receiver: edit /etc/heartbeat-mesh/receiver.yaml, then: systemctl enable --now heartbeat-mesh-receiver"
+  fi
+fi
+exit 0
+`, 0o755)
+write(join(receiverRoot, "DEBIAN/postrm"), `#!/bin/sh
+# heartbeat-mesh-receiver: on purge, the state folder and the user go too.
+set -e
+if [ "$1" = purge ]; then
+  rm -rf /var/lib/heartbeat-mesh
+  if getent passwd heartbeat-mesh >/dev/null; then userdel heartbeat-mesh >/dev/null 2>&1 || true; fi
+fi
+if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+exit 0
+`, 0o755)
+const receiverDeb = buildDeb(receiverRoot, {
+  Package: "heartbeat-mesh-receiver",
+  ...common,
+  Depends: "libc6 (>= 2.28), libstdc++6 (>= 10), passwd",
+  Recommends: "systemd",
+  Description: "heartbeat-mesh receiver: dead man's switch for fleets\n" +
+    " Takes heartbeats from heartbeat-mesh senders over ZeroMQ and raises alerts\n" +
+    " through notify_devilry when a host goes quiet; status API, metrics and\n" +
+    " dashboard. Carries its own Node.js 24 runtime."
+}, join(out, `heartbeat-mesh-receiver_${version}_${debArch}.deb`))
+
+rmSync(staging, { recursive: true, force: true })
+const sizes = {
+  senderBundleBytes: statSync(senderBundle).size,
+  senderDebBytes: statSync(senderDeb).size,
+  receiverDebBytes: statSync(receiverDeb).size
+}
+console.log(JSON.stringify({ out, ...sizes, files: [senderBundle, senderDeb, receiverDeb] }))
