@@ -29,6 +29,7 @@ const latency = run("latency.ts", ["--resources", "10000"])
 const sender = run("sender.ts", quick ? ["--quick"] : [])
 const notify = run("notify.ts", quick ? ["--quick"] : [])
 const transports = run("transports.ts", quick ? ["--quick"] : [])
+const senderCost = run("senderCost.ts", quick ? ["--quick"] : [])
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
 const scaleAt = (n: number) => scale.find((s: { resources: number }) => s.resources === n)
@@ -43,7 +44,11 @@ const targets = [
   { what: "sender, one receiver refusing, ms", measured: sender.wallMsOneRefused, target: "<= 300", met: sender.wallMsOneRefused <= 300 },
   { what: "sender CPU with every plugin / without (paired)", measured: sender.pluginCostRatio, target: "<= 1.5", met: sender.pluginCostRatio <= 1.5 },
   { what: "notify_devilry, notifications/s (pacing 0)", measured: notify.perSecond.notify_devilry, target: `>= ${notify.deployedNotifyDevilryPerSecond} (deployed)`, met: notify.perSecond.notify_devilry >= notify.deployedNotifyDevilryPerSecond },
-  { what: `burst of ${notify.burst} new resources: ingest notifications on / off`, measured: notify.burstRatio, target: ">= 0.8", met: notify.burstRatio >= 0.8 }
+  { what: `burst of ${notify.burst} new resources: ingest notifications on / off`, measured: notify.burstRatio, target: ">= 0.8", met: notify.burstRatio >= 0.8 },
+  ...(senderCost.baselineAvailable
+    ? [{ what: "sender bundle CPU / deployed-sender stand-in", measured: senderCost.cpuRatioBundleToBaseline, target: "<= 2", met: senderCost.cpuRatioBundleToBaseline <= 2 }]
+    : [{ what: "sender bundle CPU / deployed-sender stand-in", measured: "baseline unavailable (apt-get install python3-zmq python3-yaml)", target: "<= 2", met: false }]),
+  { what: "sender bundle peak RSS, MB", measured: senderCost.bundle.rssMB, target: "<= 40", met: senderCost.bundle.rssMB <= 40 }
 ]
 
 console.log("\nIngest (10,000 resources, PUSH sender in another process; best of the rounds)")
@@ -67,6 +72,8 @@ console.log(`Burst of ${notify.burst} new resources (heartbeats/s, best of the r
 console.table([{ on: notify.burstOnPerSecond, off: notify.burstOffPerSecond, ratio: notify.burstRatio }])
 console.log("Transports (store off; UDP acked with 256 in flight, so without loss)")
 console.table([{ zmq: transports.zmqPerSecond, curve: transports.curvePerSecond, udpAcked: transports.udpAckedPerSecond, curveOverZmq: transports.curveOverZmq, udpOverZmq: transports.udpOverZmq }])
+console.log("Sender cost per run, one receiver refusing (median CPU s and peak RSS MB; baseline: Python stand-in for the deployed sender)")
+console.table([senderCost])
 console.log("Targets")
 console.table(targets.map((t) => ({ ...t, met: t.met ? "yes" : "NO" })))
 
@@ -93,6 +100,7 @@ const results = {
   })),
   latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, resources: latency.resources },
   notify: notify,
+  senderCost,
   sender: { wallMsOneRefused: sender.wallMsOneRefused, cpuMsPlain: sender.cpuMsPlain, cpuMsAllPlugins: sender.cpuMsAllPlugins, pluginCostRatio: sender.pluginCostRatio, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
   transports: { zmqPerSecond: transports.zmqPerSecond, curvePerSecond: transports.curvePerSecond, udpAckedPerSecond: transports.udpAckedPerSecond, rounds: transports.rounds },
   targets
