@@ -39,11 +39,12 @@ const takeChanges = Effect.gen(function*() {
 describe("one writer: every transition publishes exactly one ResourceChanged", () => {
   it.effect("restore, configure, heartbeat, pause, resume, rare check, wake, deregister, reload", () =>
     Effect.gen(function*() {
-      // Built at t = 0: the restore, then the configuration drops the orphan and adds host2.
+      // Built at t = 0: the restore, then the configuration marks the orphan's client removed (kept,
+      // same state, no alerts) and adds host2.
       assert.deepStrictEqual(yield* takeChanges, [
         ["restore", "host1.example.com", "none", "seen=-10000", []],
         ["restore", "orphan.example.com", "none", "seen=-10000", []],
-        ["configure", "orphan.example.com", "seen=-10000", "none", []],
+        ["configure", "orphan.example.com", "seen=-10000", "seen=-10000", []],
         ["configure", "host2.example.com", "none", "seen=-", []]
       ])
 

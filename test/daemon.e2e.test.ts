@@ -89,7 +89,7 @@ describe("receiver daemon end to end (real process, real ZeroMQ, notify_devilry 
     try {
       workspace.writeConfig(`${noGrace}  Client2:\n    token: e2e-token-two\n    timeout: 1\n`)
       daemon.process.kill("SIGHUP")
-      await waitFor("the reload", () => (daemon!.stderr().includes("receiver configuration reloaded") ? true : undefined))
+      await waitFor("the reload", () => (daemon!.stderr().includes("receiver configuration applied") ? true : undefined))
       await push.heartbeat("e2e-token-two", "late.example.com")
       const fresh = await waitFor("new from the new client", () =>
         find(workspace.notifications(), "heartbeat_new", "late.example.com"))

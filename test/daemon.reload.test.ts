@@ -12,6 +12,7 @@ import { waitFor } from "./support/daemonProcess.ts"
 
 const before = `
 enabled: true
+receiver_name: receiver.test
 notify_devilry_sleep: 0
 clients:
   Alpha:
@@ -26,6 +27,7 @@ clients:
 
 const after = `
 enabled: true
+receiver_name: receiver.test
 notify_devilry_sleep: 0
 clients:
   Alpha:
@@ -66,12 +68,13 @@ describe("live reload of receiver.yaml", () => {
 
       writeFileSync(path, after)
       const outcome = yield* ConfigReloader.use((reloader) => reloader.reload("test"))
-      assert.deepStrictEqual(outcome, { applied: true, problems: [] })
+      assert.deepStrictEqual(outcome, { applied: true, problems: [], needsRestart: [] })
 
-      // New client: accepted. Removed client: its token refused and its actors stopped.
+      // New client: accepted. Removed client: its token refused, its resources kept as removed
+      // (no alerts) for removed_client_retention.
       assert.strictEqual(yield* ingest("gamma-token", "g1.example.com"), "accepted")
       assert.strictEqual(yield* ingest("beta-token", "b1.example.com"), "unknown_token")
-      assert.isUndefined(supervisor.find("Beta", "b1.example.com"))
+      assert.isDefined(supervisor.find("Beta", "b1.example.com")?.profile.clientRemovedAtMs)
       // New configured resource: an actor from now on. Live actor: new timeout and severity.
       assert.deepInclude(supervisor.find("Alpha", "a2.example.com")?.profile, { configured: true, service: "web" })
       assert.deepInclude(supervisor.find("Alpha", "a1.example.com")?.profile, {
@@ -91,7 +94,8 @@ describe("live reload of receiver.yaml", () => {
       const outcome = yield* reloader.reload("test")
       assert.deepStrictEqual(outcome, {
         applied: false,
-        problems: ["clients.Alpha.timeout: expected a number of minutes from 1/60 (one second) to 525600 (one year), got \"soon\""]
+        problems: ["clients.Alpha.timeout: expected a number of minutes from 1/60 (one second) to 525600 (one year), got \"soon\""],
+        needsRestart: []
       })
       assert.strictEqual(yield* ingest("beta-token", "b1.example.com"), "accepted")
       const engine = yield* HeartbeatRouter

@@ -4,8 +4,15 @@ import type { ClientConfig, ReceiverConfig } from "../config/ReceiverConfig.ts"
 import type { HeartbeatFacts } from "../domain/Heartbeat.ts"
 import type { RunSignal } from "../monitor/runRules.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
-import { formerClientProfile, profileFor, resourceKey, sameProfile } from "../monitor/ResourceProfile.ts"
-import { deregister, neverHeard, rareCheck, type ResourceState, setPaused, type Transition } from "../monitor/resourceRules.ts"
+import {
+  clientRemoved,
+  formerClientProfile,
+  profileFor,
+  resourceKey,
+  type ResourceProfile,
+  sameProfile
+} from "../monitor/ResourceProfile.ts"
+import { deregister, neverHeard, rareCheck, type ResourceState, setPaused, type Transition, retentionIsOver } from "../monitor/resourceRules.ts"
 import { type ResourceStatus, resourceStatuses, statusOf } from "../monitor/resourceStatus.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
@@ -34,8 +41,13 @@ export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   readonly deregister: (client: ClientConfig, resource: string, nowMs: number) => void
   /** Operator pause / resume; false when the resource is unknown. */
   readonly setPaused: (client: string, resource: string, paused: boolean) => boolean
-  /** Reconciles actors with a (new) configuration: adds, updates and removes. */
+  /**
+   * Reconciles actors with a (new) configuration: adds, updates and removes. A removed client's
+   * resources are kept without alerts (`client_removed`) for `removed_client_retention`.
+   */
   readonly applyConfig: (config: ReceiverConfig) => void
+  /** Forgets a removed client's resource now (operator); false when there is no such resource. */
+  readonly forgetRemoved: (client: string, resource: string) => boolean
   /** Runs the rare check over every actor, yielding now and then so ingress keeps flowing. */
   readonly rareCheck: Effect.Effect<void>
   readonly moment: (nowMs: number) => MonitorMoment
@@ -228,14 +240,45 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         return true
       }
 
+      /** A removed client's resources, kept without alerts until `removed_client_retention` is over. */
+      const removed = new Set<ResourceActor>()
+      const keep = (actor: ResourceActor, profile: ResourceProfile, now: MonitorMoment) => {
+        actor.profile = profile
+        actor.apply("configure", { state: actor.state, notifications: [] }, now)
+        actor.poke(now.nowMs)
+      }
+      /** Forgets the removed clients' resources whose retention is over. */
+      const forgetExpired = (now: MonitorMoment) => {
+        for (const actor of [...removed]) {
+          if (!retentionIsOver(actor.profile, now)) continue
+          removed.delete(actor)
+          retire(actor, "configure", { state: actor.state, notifications: [] }, now)
+        }
+      }
+
       const applyConfig = (next: ReceiverConfig, nowMs: number) => {
         const now = moment(nowMs)
         const clients = new Map(next.clients.map((client) => [client.name, client]))
         for (const actor of [...actors.values()]) {
           const client = clients.get(actor.profile.client)
-          const profile = client === undefined ? undefined : profileFor(client, actor.profile.resource)
           const heard = actor.state.lastSeenMs !== undefined
-          if (profile === undefined || (!profile.configured && !heard)) {
+          if (client === undefined) {
+            // The client is gone (a reload, or an earlier run's client): what is known of its
+            // resources is kept, without alerts, so that adding the client back restores them.
+            if (!heard && !actor.state.paused) {
+              removed.delete(actor)
+              retire(actor, "configure", { state: actor.state, notifications: [] }, now)
+            } else if (actor.profile.clientRemovedAtMs === undefined) {
+              removed.add(actor)
+              keep(actor, clientRemoved(actor.profile, nowMs), now)
+            } else {
+              removed.add(actor)
+            }
+            continue
+          }
+          removed.delete(actor)
+          const profile = profileFor(client, actor.profile.resource)
+          if (!profile.configured && !heard) {
             retire(actor, "configure", { state: actor.state, notifications: [] }, now)
           } else if (!sameProfile(profile, actor.profile)) {
             // The registry files actors by client and resource, which a profile change never alters.
@@ -252,6 +295,24 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
             spawn(actor)
           }
         }
+        forgetExpired(now)
+      }
+
+      // Retention is checked every check interval: precise enough for days, and no timer per actor.
+      yield* Effect.forkScoped(Effect.forever(
+        Effect.andThen(Effect.sleep(config.timing.checkIntervalMs), Effect.suspend(() => {
+          if (removed.size > 0) forgetExpired(moment(monotonicMillis(clock)))
+          return Effect.void
+        }))
+      ))
+
+      /** An operator forgets a removed client's resource (the API's deregister): false when there is none. */
+      const forgetRemoved = (client: string, resource: string, nowMs: number) => {
+        const actor = actors.get(client, resource)
+        if (actor === undefined || actor.profile.clientRemovedAtMs === undefined) return false
+        removed.delete(actor)
+        retire(actor, "deregister", { state: neverHeard, notifications: [] }, moment(nowMs))
+        return true
       }
 
       const rareCheckAll = Effect.gen(function*() {
@@ -265,14 +326,22 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
 
       // What an earlier run knew: actors whose timers resume from the stored last heartbeat. The
       // downtime is a blind period, not evidence: the grace period and storm suppression apply.
-      // What no longer fits the configuration is restored and then removed by it, like any
-      // resource a configuration drops.
+      // What no longer fits the configuration is restored and then reconciled by it, like any
+      // resource a configuration drops; a removed client's resources come back as removed, since
+      // when they were (or from now, for a client removed while the receiver was down).
       const start = moment(startedAtMs)
       const knownClients = new Map(config.clients.map((client) => [client.name, client]))
       const restoredActors: Array<ResourceActor> = []
       for (const row of restored) {
         const client = knownClients.get(row.client)
-        const profile = client === undefined ? formerClientProfile(row.client, row.resource) : profileFor(client, row.resource)
+        // A client removed while the receiver was down is marked removed by the reconciliation below
+        // (a change, so the store learns since when); one removed earlier keeps its moment.
+        const former = formerClientProfile(row.client, row.resource)
+        const profile = client !== undefined
+          ? profileFor(client, row.resource)
+          : row.clientRemovedMs === undefined
+          ? former
+          : clientRemoved(former, row.clientRemovedMs)
         const actor = create(row.client, row.resource, profile, {
           firstSeenMs: row.firstSeenMs,
           lastSeenMs: row.lastSeenMs,
@@ -296,7 +365,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
       const countByStatus = () => {
         const nowMs = monotonicMillis(clock)
         if (counted !== undefined && nowMs - counted.atMs < 1000) return counted.byStatus
-        const byStatus: Record<ResourceStatus, number> = { alive: 0, stale: 0, not_registered: 0, paused: 0 }
+        const byStatus: Record<ResourceStatus, number> = { alive: 0, stale: 0, not_registered: 0, paused: 0, client_removed: 0 }
         const now = moment(nowMs)
         for (const actor of actors.values()) byStatus[statusOf(actor.state, actor.profile, now)]++
         counted = { atMs: nowMs, byStatus }
@@ -312,6 +381,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         deregister: deregisterResource,
         setPaused: setPausedFor,
         applyConfig: (next) => applyConfig(next, monotonicMillis(clock)),
+        forgetRemoved: (client, resource) => forgetRemoved(client, resource, monotonicMillis(clock)),
         rareCheck: rareCheckAll,
         moment,
         find: (client, resource) => actors.get(client, resource),

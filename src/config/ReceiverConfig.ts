@@ -126,6 +126,7 @@ const ReceiverYaml = Schema.Struct({
   timeout_jitter: Schema.optionalKey(seconds("non-negative", oneYearSeconds)),
   grace_period: Schema.optionalKey(seconds("non-negative", oneYearSeconds)),
   rare_check_interval: Schema.optionalKey(seconds("positive", oneYearSeconds)),
+  removed_client_retention: Schema.optionalKey(seconds("non-negative", oneYearSeconds)),
   receiver_name: Schema.optionalKey(Text("a non-empty string")),
   state_dir: Schema.optionalKey(Text("a folder path")),
   http: Schema.optionalKey(HttpEntry),
@@ -284,7 +285,8 @@ const toConfig = (
     checkIntervalMs: ms(yaml.check_interval, defaultTiming.checkIntervalMs),
     jitterMs: ms(yaml.timeout_jitter, defaultTiming.jitterMs),
     graceMs: ms(yaml.grace_period, defaultTiming.graceMs),
-    rareCheckIntervalMs: ms(yaml.rare_check_interval, defaultTiming.rareCheckIntervalMs)
+    rareCheckIntervalMs: ms(yaml.rare_check_interval, defaultTiming.rareCheckIntervalMs),
+    removedClientRetentionMs: ms(yaml.removed_client_retention, defaultTiming.removedClientRetentionMs)
   }
   const clients = Object.entries(yaml.clients ?? {}).map(([name, client]): ClientConfig => {
     const tokenNumber = tokenNumberOf(name)

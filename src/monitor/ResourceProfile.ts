@@ -18,6 +18,11 @@ export interface ResourceProfile {
   readonly location: string | undefined
   /** Longest a started run may take before it counts as a timeout (`max_runtime`); undefined: no limit. */
   readonly maxRuntimeMinutes?: number | undefined
+  /**
+   * Set when the resource's client was removed from the configuration, to that moment (receiver's
+   * timeline): the resource is kept without alerts (`client_removed`) until the retention is over.
+   */
+  readonly clientRemovedAtMs?: number | undefined
 }
 
 export const defaultService = "heartbeat"
@@ -41,9 +46,13 @@ export const profileFor = (
   maxRuntimeMinutes: settings?.maxRuntimeMinutes ?? client.maxRuntimeMinutes
 })
 
+/** The profile of a resource whose client the configuration removed at `atMs` (kept as it was, alerts off). */
+export const clientRemoved = (profile: ResourceProfile, atMs: number): ResourceProfile =>
+  profile.clientRemovedAtMs === undefined ? { ...profile, clientRemovedAtMs: atMs } : profile
+
 /**
- * A resource an earlier run stored whose client is no longer configured: known by its names only,
- * until the configuration removes it at start.
+ * A resource an earlier run stored whose client is no longer configured: known by its names only
+ * (kept as `client_removed` until the retention is over).
  */
 export const formerClientProfile = (client: string, resource: string): ResourceProfile => ({
   client,
@@ -59,4 +68,5 @@ export const formerClientProfile = (client: string, resource: string): ResourceP
 export const sameProfile = (a: ResourceProfile, b: ResourceProfile): boolean =>
   a.client === b.client && a.resource === b.resource && a.configured === b.configured &&
   a.clientTimeoutMinutes === b.clientTimeoutMinutes && a.severity === b.severity && a.service === b.service &&
-  a.environment === b.environment && a.location === b.location && a.maxRuntimeMinutes === b.maxRuntimeMinutes
+  a.environment === b.environment && a.location === b.location && a.maxRuntimeMinutes === b.maxRuntimeMinutes &&
+  a.clientRemovedAtMs === b.clientRemovedAtMs

@@ -134,6 +134,11 @@ export const receiveHeartbeat = (
  * itself is active (storm suppression).
  */
 export const wake = (state: ResourceState, profile: ResourceProfile, moment: MonitorMoment): Wakeup => {
+  // A removed client's resource is only kept: nothing to time, nothing to tell.
+  if (profile.clientRemovedAtMs !== undefined) {
+    const quiet = state.nextTimeoutAlertMs === undefined ? state : { ...state, nextTimeoutAlertMs: undefined }
+    return { state: quiet, notifications: none, nextWakeMs: undefined }
+  }
   const deadline = deadlineOf(state, profile, moment)
   if (deadline === undefined) return { state, notifications: none, nextWakeMs: undefined }
   if (moment.nowMs < deadline) {
@@ -180,6 +185,7 @@ export const rareCheck = (
   profile: ResourceProfile,
   moment: MonitorMoment
 ): ReadonlyArray<Notification> => {
+  if (profile.clientRemovedAtMs !== undefined) return none
   const notifications: Array<Notification> = []
   const known = state.lastSeenMs !== undefined
   if (known && !isStale(state, profile, moment)) {
@@ -220,6 +226,10 @@ export const rareCheck = (
   }
   return notifications
 }
+
+/** A removed client's resource whose retention (`removed_client_retention`) is over: forget it. */
+export const retentionIsOver = (profile: ResourceProfile, moment: MonitorMoment): boolean =>
+  profile.clientRemovedAtMs !== undefined && moment.nowMs - profile.clientRemovedAtMs >= moment.timing.removedClientRetentionMs
 
 /** An operator pauses or resumes alerting for the resource. */
 export const setPaused = (state: ResourceState, paused: boolean): ResourceState =>

@@ -18,7 +18,7 @@ export class HeartbeatRouter extends Context.Service<HeartbeatRouter, {
   readonly ingest: (heartbeat: WireHeartbeat) => Effect.Effect<IngestOutcome>
   /** A run signal (HTTP ping) with its token: authenticated like a heartbeat. */
   readonly acceptSignal: (token: string, resource: string, signal: RunSignal, nowMs: number) => IngestOutcome
-  /** Deregistration by an operator (HTTP API) rather than a sender; false for an unknown client. */
+  /** Deregistration by an operator (HTTP API) rather than a sender (a removed client's resource: forgotten); false when unknown. */
   readonly deregister: (client: string, resource: string) => Effect.Effect<boolean>
   /** Takes a new configuration into use: tokens, clients, configured resources, severities. */
   readonly applyConfig: (config: ReceiverConfig) => void
@@ -56,7 +56,8 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
         deregister: (clientName, resource) =>
           Effect.map(currentMonotonicMillis, (nowMs) => {
             const client = config.clients.find((candidate) => candidate.name === clientName)
-            if (client === undefined) return false
+            // A removed client's resource, kept for its retention: the operator forgets it now.
+            if (client === undefined) return supervisor.forgetRemoved(clientName, resource)
             supervisor.deregister(client, resource, nowMs)
             return true
           }),

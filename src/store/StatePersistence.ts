@@ -56,7 +56,8 @@ const rowOf = ({ profile, after, moment }: ResourceChanged, wallOffsetMs: number
       timeoutOverrideMinutes: after.timeoutOverrideMinutes,
       payload: after.payload,
       status: statusOf(after, profile, moment),
-      paused: after.paused
+      paused: after.paused,
+      ...(profile.clientRemovedAtMs === undefined ? {} : { clientRemovedMs: profile.clientRemovedAtMs + wallOffsetMs })
     }
     : undefined
 
@@ -72,7 +73,8 @@ const onTimeline = (row: StoredResource, wallOffsetMs: number): StoredResource =
   wallOffsetMs === 0 ? row : {
     ...row,
     firstSeenMs: row.firstSeenMs === undefined ? undefined : row.firstSeenMs - wallOffsetMs,
-    lastSeenMs: row.lastSeenMs === undefined ? undefined : row.lastSeenMs - wallOffsetMs
+    lastSeenMs: row.lastSeenMs === undefined ? undefined : row.lastSeenMs - wallOffsetMs,
+    ...(row.clientRemovedMs === undefined ? {} : { clientRemovedMs: row.clientRemovedMs - wallOffsetMs })
   }
 
 /** Repairs named one by one in the log at start; past this, one line with the count. */
@@ -144,8 +146,10 @@ export const layerStatePersistence = (options: StatePersistenceOptions) =>
       const logSkipped = throttledLog(60_000)
 
       yield* changes.subscribe((change) => {
-        // A restored resource is what the store holds; a rare check changes no state.
-        if (change.cause === "restore" || change.before === change.after) return
+        // A restored resource is what the store holds; a rare check changes no state. A
+        // configuration change may change only the profile, which the row records too (since
+        // when its client is removed).
+        if (change.cause === "restore" || (change.before === change.after && change.cause !== "configure")) return
         if (isWorthKeeping(change.before) || isWorthKeeping(change.after)) dirty.set(change.key, change)
       })
 

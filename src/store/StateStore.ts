@@ -15,6 +15,8 @@ export interface StoredResource {
   /** `statusOf` as of the write, for people and tools reading the database; a restored resource's status is recomputed. */
   readonly status: ResourceStatus
   readonly paused: boolean
+  /** When its client was removed from the configuration (kept for `removed_client_retention`); undefined while configured. */
+  readonly clientRemovedMs?: number | undefined
 }
 
 export interface ResourceId {

@@ -49,6 +49,11 @@ export const repairStored = (row: StoredResource, nowMs: number): Repaired => {
     repairs.push(`first_seen_ms ${firstSeenMs ?? "NULL"} is missing or after the last heartbeat: set to the last heartbeat`)
     firstSeenMs = lastSeenMs
   }
+  let clientRemovedMs = row.clientRemovedMs
+  if (clientRemovedMs !== undefined && (!isTime(clientRemovedMs) || clientRemovedMs > nowMs + maxFutureSkewMs)) {
+    repairs.push(`client_removed_ms ${clientRemovedMs} is not a usable time: set to now`)
+    clientRemovedMs = nowMs
+  }
   if (timeoutOverrideMinutes !== undefined && !isUsableTimeout(timeoutOverrideMinutes)) {
     repairs.push(
       `timeout_override_minutes ${timeoutOverrideMinutes} is outside 1/60 to ${maxTimeoutMinutes}: dropped, the client's timeout applies`
@@ -57,5 +62,5 @@ export const repairStored = (row: StoredResource, nowMs: number): Repaired => {
   }
   return repairs.length === 0
     ? { row, repairs }
-    : { row: { ...row, firstSeenMs, lastSeenMs, timeoutOverrideMinutes }, repairs }
+    : { row: { ...row, firstSeenMs, lastSeenMs, timeoutOverrideMinutes, ...(clientRemovedMs === undefined ? {} : { clientRemovedMs }) }, repairs }
 }

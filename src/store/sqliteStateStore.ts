@@ -44,7 +44,9 @@ export const migrations: ReadonlyArray<string> = [
    INSERT INTO resources_v2 (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status)
      SELECT client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status FROM resources;
    DROP TABLE resources;
-   ALTER TABLE resources_v2 RENAME TO resources`
+   ALTER TABLE resources_v2 RENAME TO resources`,
+  // 3: a removed client's resources are kept for removed_client_retention: since when.
+  "ALTER TABLE resources ADD COLUMN client_removed_ms INTEGER"
 ]
 
 export interface SqliteStateStoreOptions {
@@ -99,7 +101,8 @@ const resourceColumns = [
   "timeout_override_minutes",
   "payload",
   "status",
-  "paused"
+  "paused",
+  "client_removed_ms"
 ] as const
 
 /** The prepared statements of an open database. */
@@ -118,12 +121,12 @@ const prepare = (db: DatabaseSync): Statements => {
   }
   return {
     upsert: db.prepare(
-      `INSERT INTO resources (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status, paused)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO resources (client, resource, first_seen_ms, last_seen_ms, timeout_override_minutes, payload, status, paused, client_removed_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (client, resource) DO UPDATE SET
          first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
          timeout_override_minutes = excluded.timeout_override_minutes, payload = excluded.payload,
-         status = excluded.status, paused = excluded.paused`
+         status = excluded.status, paused = excluded.paused, client_removed_ms = excluded.client_removed_ms`
     ),
     remove: db.prepare("DELETE FROM resources WHERE client = ? AND resource = ?"),
     selectAll: db.prepare(`SELECT ${resourceColumns.join(", ")} FROM resources`)
@@ -193,6 +196,9 @@ const numberColumn = (value: unknown): number | undefined =>
     ? Number(value)
     : Number.NaN
 
+const optionalTime = <K extends string>(key: K, value: number | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as { readonly [P in K]?: number }
+
 export interface DecodedRow {
   readonly row: StoredResource
   /** What could not be read and was left out (the payload), for the log. */
@@ -226,7 +232,8 @@ export const decodeRow = (row: Record<string, unknown>): DecodedRow => {
       timeoutOverrideMinutes: numberColumn(row["timeout_override_minutes"]),
       payload,
       status: statusFromColumn(row["status"]),
-      paused: row["paused"] === 1 || row["paused"] === 1n
+      paused: row["paused"] === 1 || row["paused"] === 1n,
+      ...optionalTime("clientRemovedMs", numberColumn(row["client_removed_ms"]))
     },
     notes
   }
@@ -310,7 +317,8 @@ export const layerSqliteStateStore = (options: SqliteStateStoreOptions) =>
                     row.timeoutOverrideMinutes ?? null,
                     row.payload === undefined ? null : serializePayload(row.payload),
                     row.status,
-                    row.paused ? 1 : 0
+                    row.paused ? 1 : 0,
+                    row.clientRemovedMs ?? null
                   ))
               }
               db.exec("COMMIT")

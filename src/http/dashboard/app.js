@@ -8,7 +8,7 @@
 const token = new URLSearchParams(location.hash.slice(1)).get("token")
 const headers = token ? { Authorization: `Bearer ${token}` } : {}
 const resources = new Map() // "client\u0000resource" -> view, as the server sent it
-const statuses = ["alive", "stale", "not_registered", "paused"]
+const statuses = ["alive", "stale", "not_registered", "paused", "client_removed"]
 const $ = (selector) => document.querySelector(selector)
 const keyOf = (view) => `${view.client}\u0000${view.resource}`
 
@@ -90,7 +90,7 @@ function row(view, status, now) {
   const last = view.lastSeen ? `${human(now - Date.parse(view.lastSeen))} ago` : "never"
   let deadline = "–"
   let overdue = false
-  if (view.deadline && status !== "paused") {
+  if (view.deadline && status !== "paused" && status !== "client_removed") {
     const left = Date.parse(view.deadline) - now
     overdue = left <= 0
     deadline = overdue ? `overdue ${human(-left)}` : `in ${human(left)}`
