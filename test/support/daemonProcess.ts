@@ -97,7 +97,8 @@ export const startDaemon = async (
   await waitFor("the receiver to start", () => {
     if (child.exitCode !== null) throw new Error(`receiver exited early:\n${stderr}`)
     return stderr.includes("receiver running") ? true : undefined
-  })
+    // A start takes a second on an idle machine; give a loaded one the whole test timeout.
+  }, 55_000)
   return {
     process: child,
     port,
