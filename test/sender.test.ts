@@ -6,9 +6,7 @@ import { join } from "node:path"
 import { Pull } from "zeromq"
 import { parseSenderConfig } from "../src/config/SenderConfig.ts"
 import { buildHeartbeat } from "../src/sender/heartbeat.ts"
-import { WireHeartbeat } from "../src/domain/Heartbeat.ts"
 import { decodeFrames } from "../src/ingress/FrameDecoder.ts"
-import { Schema } from "effect"
 import {
   freePort,
   makeWorkspace,
@@ -146,7 +144,6 @@ receivers:
       // string and whose resource is a string; payload is any object, stored and written as sent.
       expect(frames).toHaveLength(1)
       const heartbeat = JSON.parse(frames[0]!.toString("utf8"))
-      expect(Schema.decodeUnknownSync(WireHeartbeat)(heartbeat)).toEqual(heartbeat)
       expect(Object.keys(heartbeat)).toEqual(["token", "resource", "payload"])
       expect(Object.keys(heartbeat.payload)).toEqual(["uptime", "metrics", "checks"])
       expect(Object.keys(heartbeat.payload.metrics)).toEqual(["cpu", "memory", "disk", "network", "filesystem", "os", "nagios"])
@@ -159,7 +156,7 @@ receivers:
       // JSON all the way down (no NaN or Infinity, which Python's json.loads would read but we would not).
       expect(JSON.parse(JSON.stringify(heartbeat))).toEqual(heartbeat)
       // Our own receiver takes it too, well inside its frame limit.
-      expect(decodeFrames(frames)).toMatchObject({ ok: true })
+      expect(decodeFrames(frames)).toMatchObject({ ok: true, repairs: [] })
       expect(frames[0]!.byteLength).toBeLessThan(16 * 1024)
     } finally {
       pull.close()

@@ -6,7 +6,8 @@ import type { ResourceState } from "../monitor/resourceRules.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
 import { wallOffsetMillis } from "../support/monotonicTime.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
-import { clientFolderName, safeFileName, utcStamp } from "./fileNames.ts"
+import { clientFolderName, ResourceFileNames } from "./fileNames.ts"
+import { heartbeatLine } from "./heartbeatLine.ts"
 
 export interface HeartbeatFilesOptions {
   /** Holds `current/` and `history/`. */
@@ -35,14 +36,12 @@ interface PendingResource {
   remove: boolean
 }
 
-/** One heartbeat's line; its time as wall-clock time (`wallOffsetMs`: wall clock less the receiver's timeline). */
+/**
+ * One heartbeat's line, as the deployed receiver wrote it (json.dumps, no token: see heartbeatLine.ts);
+ * its time as wall-clock time (`wallOffsetMs`: wall clock less the receiver's timeline).
+ */
 const lineOf = (resource: string, seen: ResourceState, wallOffsetMs: number): string =>
-  JSON.stringify({
-    utc: utcStamp((seen.lastSeenMs ?? 0) + wallOffsetMs),
-    resource,
-    payload: seen.payload ?? {},
-    timeout: seen.timeoutOverrideMinutes ?? null
-  })
+  heartbeatLine(resource, (seen.lastSeenMs ?? 0) + wallOffsetMs, seen.payload, seen.timeoutOverrideMinutes)
 
 const writeConcurrency = 16
 
@@ -63,6 +62,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       // made at write time, once per resource per flush).
       let pending = new Map<string, Map<string, PendingResource>>()
       const createdFolders = new Set<string>()
+      const fileNames = new ResourceFileNames(join(options.directory, "current"))
       let flushes = 0
       let filesWritten = 0
       let writeErrors = 0
@@ -117,7 +117,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         let lines: Array<string> = []
         await attempt("file name and content", async () => {
           folder = clientFolderName(entry.client)
-          file = `${safeFileName(entry.resource)}.json`
+          file = await fileNames.fileFor(folder, entry.resource)
           lines = entry.seen.map((seen) => lineOf(entry.resource, seen, wallOffsetMs))
         })
         if (errors.length > 0) return errors
@@ -126,12 +126,17 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         if (entry.remove) {
           await attempt("remove current", () => rm(join(currentDir, file), { force: true }))
           await attempt("remove history", () => rm(join(historyDir, file), { force: true }))
+          fileNames.forget(folder, entry.resource)
+          if (lines.length > 0) await attempt("file name", async () => {
+            file = await fileNames.fileFor(folder, entry.resource)
+          })
         }
         if (lines.length > 0) {
           await attempt("write current", async () => {
             await ensureFolder(currentDir)
             const target = join(currentDir, file)
-            await writeFile(`${target}.tmp`, lines[lines.length - 1] + "\n")
+            // No newline after the current file's one line, as the deployed json.dump left it.
+            await writeFile(`${target}.tmp`, lines[lines.length - 1]!)
             await rename(`${target}.tmp`, target)
             filesWritten++
           })

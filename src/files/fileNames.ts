@@ -1,24 +1,128 @@
 import { hash } from "node:crypto"
-
-// Names made only of these keep the deployed version's file name (dots and spaces become "_").
-// "_" itself is not in the set, so that mapping cannot merge two distinct names.
-const plainName = /^[A-Za-z0-9.\-:@+=,]{1,200}$/
+import { readFile } from "node:fs/promises"
+import { join } from "node:path"
 
 /**
- * A file or folder name for a resource or client that can never leave its directory and never
- * collides with another name's. Ordinary host names keep the deployed layout
- * (`host1.example.com` -> `host1_example_com`); anything else (slashes, "..", NUL, "_", non-ASCII,
- * very long) becomes a readable prefix plus a digest of the full name, marked by "~", which plain
- * names never contain.
+ * Heartbeat file names (SPEC 3.3). The deployed receiver names a resource's file after the resource
+ * with spaces and dots turned into `_` (`host1.example.com` -> `host1_example_com.json`), in a folder
+ * named after the client in lower case (`Acme.Corp` -> `acme.corp/`). Ours does the same, except for
+ * the names that would break it, which get the safe name `<readable prefix>~<20 hex digits>.json`:
+ * - names that could leave the folder or are no file name at all (`/`, NUL; a folder `.` or `..`);
+ * - names whose file name would pass the file-name limit (255 bytes, with room for `.json.tmp`);
+ * - names that already look like a safe name (ending in `~` and 20 hex digits);
+ * - a resource whose deployed file name is already another resource's (`a.b` and `a_b` and `a b`
+ *   all make `a_b.json`): the first one keeps it, the later ones get the safe name (see
+ *   `ResourceFileNames`).
  */
-export const safeFileName = (name: string): string => {
-  if (plainName.test(name)) return name.replaceAll(".", "_")
-  const readable = name.slice(0, 80).replace(/[^A-Za-z0-9\-]/g, "_")
-  return `${readable}~${hash("sha256", name, "hex").slice(0, 20)}`
+
+/** Longest file name most file systems take, in bytes. */
+export const maxFileNameBytes = 255
+// The writer writes `<name>.tmp` next to the file before renaming it into place.
+const reservedSuffixBytes = ".json.tmp".length
+
+const safeNamePattern = /~[0-9a-f]{20}$/
+
+/** The deployed receiver's file name for a resource, without `.json`. */
+export const deployedFileName = (resource: string): string => resource.replaceAll(" ", "_").replaceAll(".", "_")
+
+/** The deployed receiver's folder for a client: its name in lower case. */
+export const deployedFolderName = (client: string): string => client.toLowerCase()
+
+const fitsFileName = (name: string) => Buffer.byteLength(name, "utf8") + reservedSuffixBytes <= maxFileNameBytes
+
+/** The deployed file name can be used as it is: it stays in its folder and fits the limit. */
+export const deployedFileNameUsable = (resource: string): boolean => {
+  const name = deployedFileName(resource)
+  return name.length > 0 && !name.includes("/") && !name.includes("\0") && fitsFileName(name) && !safeNamePattern.test(name)
 }
 
-/** The deployed version's folder for a client: its name in lower case, made safe. */
-export const clientFolderName = (client: string): string => safeFileName(client.toLowerCase())
+/**
+ * A name that can never leave its folder, never collides with another name's (80 bits of SHA-256
+ * over the full name) and never reads as a deployed name: the deployed name's first 80 characters
+ * with anything but letters, digits, `-` and `_` as `_`, then `~` and the digest.
+ */
+export const safeName = (name: string): string =>
+  `${deployedFileName(name).slice(0, 80).replace(/[^A-Za-z0-9_\-]/g, "_")}~${hash("sha256", name, "hex").slice(0, 20)}`
+
+/** The folder for a client: the deployed one, or the safe name when that could leave `current/`. */
+export const clientFolderName = (client: string): string => {
+  const folder = deployedFolderName(client)
+  const usable = folder.length > 0 && folder !== "." && folder !== ".." && !folder.includes("/") &&
+    !folder.includes("\0") && Buffer.byteLength(folder, "utf8") <= maxFileNameBytes && !safeNamePattern.test(folder)
+  return usable ? folder : safeName(folder)
+}
 
 /** "YYYY-MM-DD HH:MM:SS" in UTC, as the deployed heartbeat files have it. */
 export const utcStamp = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace("T", " ")
+
+/** Which resource a heartbeat file is about, from its first line; undefined when it cannot tell. */
+const resourceIn = async (path: string): Promise<string | undefined> => {
+  let text: string
+  try {
+    text = await readFile(path, "utf8")
+  } catch {
+    return undefined
+  }
+  try {
+    const first = JSON.parse(text.split("\n", 1)[0]!) as { resource?: unknown }
+    return typeof first.resource === "string" ? first.resource : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Decides each resource's file name once per run, first come first served, and stable across
+ * restarts because the files themselves say whose they are: a resource keeps the deployed name
+ * unless a current file of that name holds another resource (or another resource took it earlier
+ * in this run); a resource that has a current file under its safe name keeps that one.
+ */
+export class ResourceFileNames {
+  private readonly decided = new Map<string, string>()
+  /** folder + "/" + file name -> the resource that has it, for names decided in this run. */
+  private readonly owners = new Map<string, string>()
+  private readonly currentRoot: string
+
+  /** `currentRoot`: the `current/` folder the files of record live in. */
+  constructor(currentRoot: string) {
+    this.currentRoot = currentRoot
+  }
+
+  /** The file name (with `.json`) for a resource of a client whose folder is `folder`. */
+  async fileFor(folder: string, resource: string): Promise<string> {
+    const key = `${folder}/${resource}`
+    const known = this.decided.get(key)
+    if (known !== undefined) return known
+    let chosen = await this.choose(folder, resource)
+    // While this one read the disk, the same resource may have been decided, or another resource
+    // may have taken the name: checked and claimed in one synchronous step.
+    const raced = this.decided.get(key)
+    if (raced !== undefined) return raced
+    const owner = this.owners.get(`${folder}/${chosen}`)
+    if (owner !== undefined && owner !== resource) chosen = `${safeName(resource)}.json`
+    this.decided.set(key, chosen)
+    this.owners.set(`${folder}/${chosen}`, resource)
+    return chosen
+  }
+
+  /** Forgets a resource whose files were removed (deregistration): its name is free again. */
+  forget(folder: string, resource: string): void {
+    const key = `${folder}/${resource}`
+    const name = this.decided.get(key)
+    if (name === undefined) return
+    this.decided.delete(key)
+    if (this.owners.get(`${folder}/${name}`) === resource) this.owners.delete(`${folder}/${name}`)
+  }
+
+  private async choose(folder: string, resource: string): Promise<string> {
+    const safe = `${safeName(resource)}.json`
+    if (!deployedFileNameUsable(resource)) return safe
+    const plain = `${deployedFileName(resource)}.json`
+    const takenBy = async (name: string) => {
+      const owner = this.owners.get(`${folder}/${name}`) ?? await resourceIn(join(this.currentRoot, folder, name))
+      return owner === undefined || owner === resource ? undefined : owner
+    }
+    if (await resourceIn(join(this.currentRoot, folder, safe)) === resource) return safe
+    return await takenBy(plain) === undefined ? plain : safe
+  }
+}

@@ -3,7 +3,7 @@ import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse 
 import { registerIngressMetrics } from "../ingress/frameHandling.ts"
 import { IngressStats } from "../ingress/IngressStats.ts"
 import { SourceRateLimiter } from "../ingress/SourceRateLimiter.ts"
-import { validateHeartbeat } from "../domain/Heartbeat.ts"
+import { interpretHeartbeat } from "../domain/Heartbeat.ts"
 import type { RunSignal } from "../monitor/runRules.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { monotonicMillis } from "../support/monotonicTime.ts"
@@ -105,18 +105,20 @@ export const layerPingIngress = Layer.effect(
       }
       if (typeof signal === "number") payload = { ...payload, exit_code: signal }
       const timeoutText = url.searchParams.get("timeout")
-      const validated = validateHeartbeat({
+      // Read like a frame (compat: domain/Heartbeat.ts): the same name rules, payload bounds and
+      // timeout range; an unusable ?timeout= is a repair (the client's timeout applies), not a refusal.
+      const interpreted = interpretHeartbeat({
         token: token ?? "",
         resource: params["resource"] ?? "",
         payload,
-        ...(timeoutText === null ? {} : { timeout: Number(timeoutText) })
-      })
-      if (validated._tag === "Failure") {
-        return yield* rejected("invalid_field", nowMs, token === undefined ? 401 : 400, token === undefined
+        ...(timeoutText === null ? {} : { timeout: timeoutText })
+      }, "")
+      if (!interpreted.ok) {
+        return yield* rejected(interpreted.problem, nowMs, token === undefined ? 401 : 400, token === undefined
           ? "a token is needed: Authorization: Bearer <token> (or ?token=)"
-          : validated.failure)
+          : interpreted.detail)
       }
-      const heartbeat = validated.success
+      const heartbeat = interpreted.heartbeat
       const facts = { resource: heartbeat.resource, timeoutMinutes: heartbeat.timeout ?? undefined, payload: heartbeat.payload ?? undefined }
       const runSignal: RunSignal = signal === "start"
         ? { kind: "start" }
@@ -128,6 +130,12 @@ export const layerPingIngress = Layer.effect(
         return yield* rejected("unknown_token", nowMs, 401, "unknown token", { resource: heartbeat.resource.slice(0, 120) })
       }
       stats.accepted++
+      for (const reason of interpreted.repairs) {
+        const skipped = stats.repair(reason, nowMs)
+        if (skipped !== undefined) {
+          yield* Effect.logWarning("heartbeat taken with a repair", { transport: "http", reason, resource: heartbeat.resource.slice(0, 120), similarSinceLastLog: skipped })
+        }
+      }
       return answer(200, "OK")
     })
 

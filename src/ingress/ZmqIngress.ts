@@ -4,7 +4,7 @@ import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
-import { defaultMaxFrameBytes, rejectReasons } from "./FrameDecoder.ts"
+import { defaultMaxFrameBytes, heartbeatRepairs, rejectReasons } from "./FrameDecoder.ts"
 import { makeFrameHandler } from "./frameHandling.ts"
 import { pullOptions } from "./zmqSockets.ts"
 import { superviseReceiving } from "./supervisedSocket.ts"
@@ -113,6 +113,14 @@ export const layerZmqIngress = (options: IngressOptions) =>
       yield* liveCounter("heartbeats_deregistered_total", "Deregistrations received from senders", () => stats.deregistered)
       for (const reason of rejectReasons) {
         yield* liveCounter("heartbeats_rejected_total", "Frames dropped, by reason", () => stats.rejected[reason], { reason })
+      }
+      for (const reason of heartbeatRepairs) {
+        yield* liveCounter(
+          "heartbeats_repaired_total",
+          "Heartbeats taken although a field could not be used as sent (the client's timeout applies; not a deregistration), by what was wrong",
+          () => stats.repaired[reason],
+          { reason }
+        )
       }
 
       // The first bind happens here: a receiver that cannot listen refuses to start.

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import type { HeartbeatRouter, IngestOutcome } from "../routing/HeartbeatRouter.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
-import { decodeFrames, type RejectReason, rejectReasons } from "./FrameDecoder.ts"
+import { decodeFrames, type HeartbeatRepair, heartbeatRepairs, type RejectReason, rejectReasons } from "./FrameDecoder.ts"
 import type { IngressStats } from "./IngressStats.ts"
 
 /** What became of one frame: the router's outcome, or why it was dropped. */
@@ -13,8 +13,9 @@ export interface FrameResult {
 
 /**
  * The path every transport shares once it holds a frame: decode (FrameDecoder), authenticate and
- * route (HeartbeatRouter.accept), count in `stats`, and log a rejection at most once per reason per
- * interval through `log` (never the token or the raw bytes). Synchronous: one bad frame only costs
+ * route (HeartbeatRouter.accept), count in `stats`, and log a rejection or a repair (a heartbeat
+ * taken with an unusable timeout or an unclear deregister) at most once per reason per interval
+ * through `log` (never the token or the raw bytes). Synchronous: one bad frame only costs
  * itself.
  */
 export const makeFrameHandler = (options: {
@@ -31,6 +32,15 @@ export const makeFrameHandler = (options: {
     const skipped = stats.reject(reason, nowMs)
     if (skipped !== undefined) log(Effect.logWarning("heartbeat rejected", { ...where, reason, ...details, similarSinceLastLog: skipped }))
   }
+  // Counted once the token is known good: a stranger's junk is an unknown token, nothing more.
+  const repaired = (repairs: ReadonlyArray<HeartbeatRepair>, nowMs: number, resource: string) => {
+    for (const reason of repairs) {
+      const skipped = stats.repair(reason, nowMs)
+      if (skipped !== undefined) {
+        log(Effect.logWarning("heartbeat taken with a repair", { ...where, reason, resource: resource.slice(0, 120), similarSinceLastLog: skipped }))
+      }
+    }
+  }
   return (frames: ReadonlyArray<Uint8Array>, nowMs: number): FrameResult => {
     stats.received++
     const decoded = decodeFrames(frames, maxFrameBytes)
@@ -41,7 +51,11 @@ export const makeFrameHandler = (options: {
     const outcome = router.accept(decoded.heartbeat, nowMs)
     if (outcome === "accepted") stats.accepted++
     else if (outcome === "deregistered") stats.deregistered++
-    else rejected("unknown_token", nowMs, { resource: decoded.heartbeat.resource.slice(0, 120) })
+    else {
+      rejected("unknown_token", nowMs, { resource: decoded.heartbeat.resource.slice(0, 120) })
+      return { outcome, ack: decoded.ack }
+    }
+    if (decoded.repairs.length > 0) repaired(decoded.repairs, nowMs, decoded.heartbeat.resource)
     return { outcome, ack: decoded.ack }
   }
 }
@@ -63,6 +77,9 @@ export const registerIngressMetrics = (
     yield* liveCounter("ingress_deregistered_total", "Deregistrations received, by transport", () => stats.deregistered, { transport })
     for (const reason of rejectReasons) {
       yield* liveCounter("ingress_rejected_total", "Frames dropped, by transport and reason", () => stats.rejected[reason], { transport, reason })
+    }
+    for (const reason of heartbeatRepairs) {
+      yield* liveCounter("ingress_repaired_total", "Heartbeats taken with a field that could not be used as sent, by transport and reason", () => stats.repaired[reason], { transport, reason })
     }
     for (const [reason, read] of Object.entries(extraRejections)) {
       yield* liveCounter("ingress_rejected_total", "Frames dropped, by transport and reason", read, { transport, reason })

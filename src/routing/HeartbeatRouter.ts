@@ -34,7 +34,7 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
       let tokens = new TokenIndex(initial.clients)
 
       const accept = (heartbeat: WireHeartbeat, nowMs: number): IngestOutcome => {
-        const client = tokens.lookup(heartbeat.token)
+        const client = tokens.lookup(heartbeat.token, heartbeat.tokenIsNumber === true)
         if (client === undefined) return "unknown_token"
         if (heartbeat.deregister === true) {
           supervisor.deregister(client, heartbeat.resource, nowMs)
