@@ -2,7 +2,8 @@
  * JSON text exactly as Python's `json.dumps` writes it with its defaults, which is how the deployed
  * receiver wrote heartbeat files: `", "` and `": "` separators, every character outside printable
  * ASCII escaped as `\uXXXX` (ensure_ascii), Python's float repr, NaN and Infinity spelled out.
- * The value must be JSON data (as JSON.parse makes it) within the payload bounds.
+ * The value must be JSON data (as JSON.parse makes it) within the payload bounds; anything else
+ * throws (a bigint, a cycle), and the writer counts that resource's files as failed.
  */
 export const pythonJson = (value: unknown): string => {
   if (value === null || value === undefined) return "null"
@@ -20,7 +21,8 @@ export const pythonJson = (value: unknown): string => {
       return parts.length === 0 ? "{}" : `{${parts.join(", ")}}`
     }
     default:
-      return "null"
+      // A bigint, function or symbol never comes out of JSON.parse: refuse it as JSON.stringify does.
+      throw new TypeError(`cannot write a ${typeof value} as JSON`)
   }
 }
 
