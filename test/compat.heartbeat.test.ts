@@ -37,7 +37,7 @@ describe("token", () => {
   it.each(['{"resource": "r"}', '{"token": "", "resource": "r"}', '{"token": true, "resource": "r"}', '{"token": ["a"], "resource": "r"}'])(
     "%s is an invalid field",
     (text) => {
-      expect(rejection(text)).toEqual({ reason: "invalid_field", detail: "token: expected a non-empty string or number" })
+      expect(rejection(text)).toEqual({ reason: "invalid_field", detail: "token: expected a non-empty string or number", ack: false })
     }
   )
 
@@ -176,7 +176,7 @@ describe("payload (issue 13.1): one pass, at most 32 levels and 1,000 keys and i
   })
 
   it.each(['"text"', "[1, 2]", "5", "true"])("a payload that is not an object (%s) is an invalid field", (payload) => {
-    expect(rejection(`{"token": "t", "resource": "r", "payload": ${payload}}`)).toEqual({ reason: "invalid_field", detail: "payload: expected an object" })
+    expect(rejection(`{"token": "t", "resource": "r", "payload": ${payload}}`)).toEqual({ reason: "invalid_field", detail: "payload: expected an object", ack: false })
   })
 })
 

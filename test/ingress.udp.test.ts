@@ -49,7 +49,7 @@ http:
     // With ack: one small JSON answer per datagram.
     await client.send(JSON.stringify({ token, resource: "acked.example.com", ack: true }))
     await client.send(JSON.stringify({ token: "wrong-token-xyz", resource: "acked.example.com", ack: true }))
-    await client.send(JSON.stringify({ token, resource: "acked.example.com", timeout: "soon", ack: true }))
+    await client.send(JSON.stringify({ token, resource: "acked.example.com", payload: "junk", ack: true }))
     await client.send("not json")
     // A frame that asks for an ack but is too small to carry one: no answer at all.
     await client.send('{"token":1,"ack":true}')
