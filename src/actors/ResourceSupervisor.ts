@@ -360,21 +360,6 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
       }
 
       yield* liveCounter("actor_restarts_total", "Resource actors restarted after a defect", () => restarts)
-      // Resources by status: one pass over the actors per scrape serves all four series.
-      let counted: { atMs: number; byStatus: Record<ResourceStatus, number> } | undefined
-      const countByStatus = () => {
-        const nowMs = monotonicMillis(clock)
-        if (counted !== undefined && nowMs - counted.atMs < 1000) return counted.byStatus
-        const byStatus: Record<ResourceStatus, number> = { alive: 0, stale: 0, not_registered: 0, paused: 0, client_removed: 0 }
-        const now = moment(nowMs)
-        for (const actor of actors.values()) byStatus[statusOf(actor.state, actor.profile, now)]++
-        counted = { atMs: nowMs, byStatus }
-        return byStatus
-      }
-      for (const status of resourceStatuses) {
-        yield* liveGauge("resources", "Resources by status", () => countByStatus()[status], { status })
-      }
-
       return ResourceSupervisor.of({
         deliver,
         signal,

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
+import { naturalCompare } from "../support/naturalOrder.ts"
 import { envVar, fromEnv, help } from "./flagHelp.ts"
 import { readTokenFile } from "./secrets.ts"
 import { UsageError } from "./UsageError.ts"
@@ -19,7 +20,7 @@ export interface ResourceRow {
   readonly deadline: string | null
 }
 
-/** Problems first: stale, then never heard from, then anything else but alive, then alive. */
+/** Problems first: stale, then never heard from, then anything else but alive (paused), then alive. */
 const rank = (status: string) => ({ stale: 0, not_registered: 1, alive: 3 } as Record<string, number>)[status] ?? 2
 
 const age = (iso: string | null, nowMs: number): string => {
@@ -29,10 +30,10 @@ const age = (iso: string | null, nowMs: number): string => {
   return seconds >= 0 ? `${text(seconds)} ago` : `in ${text(-seconds)}`
 }
 
-/** The resources as a plain-text table, problems first, then by client and resource. */
+/** The resources as a plain-text table, problems first, then by client and resource in natural order (web2 before web10), as the API sorts them. */
 export const statusTable = (rows: ReadonlyArray<ResourceRow>, nowMs: number): string => {
   const sorted = [...rows].sort((a, b) =>
-    rank(a.status) - rank(b.status) || a.client.localeCompare(b.client) || a.resource.localeCompare(b.resource)
+    rank(a.status) - rank(b.status) || naturalCompare(a.client, b.client) || naturalCompare(a.resource, b.resource)
   )
   const lines = [["STATUS", "CLIENT", "RESOURCE", "LAST HEARTBEAT", "DEADLINE"]]
   for (const row of sorted) {
@@ -80,15 +81,24 @@ export const statusCommand = Command.make(
         return yield* new UsageError({ message: `--url must be an http:// address, got "${flags.url}"`, command: "heartbeat-mesh status" })
       }
       const url = new URL("/api/resources", base)
-      const response = yield* Effect.tryPromise({
-        try: () => fetch(url, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }),
-        catch: (error) => new Error(`cannot reach the receiver at ${url.origin}: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`)
-      })
-      if (!response.ok) {
-        const hint = response.status === 401 || response.status === 403 ? " (give its read token: --token-file or HEARTBEAT_MESH_TOKEN)" : ""
-        return yield* Effect.fail(new Error(`${url.href} answered ${response.status}${hint}`))
-      }
-      const rows = (yield* Effect.promise(() => response.json())) as ReadonlyArray<ResourceRow>
+      // Page by page (the API gives at most 10,000 a page), following X-Next-Cursor.
+      const rows: Array<ResourceRow> = []
+      let cursor: string | null = null
+      do {
+        const page = new URL(url)
+        page.searchParams.set("limit", "10000")
+        if (cursor !== null) page.searchParams.set("cursor", cursor)
+        const response = yield* Effect.tryPromise({
+          try: () => fetch(page, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }),
+          catch: (error) => new Error(`cannot reach the receiver at ${url.origin}: ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`)
+        })
+        if (!response.ok) {
+          const hint = response.status === 401 || response.status === 403 ? " (give its read token: --token-file or HEARTBEAT_MESH_TOKEN)" : ""
+          return yield* Effect.fail(new Error(`${url.href} answered ${response.status}${hint}`))
+        }
+        rows.push(...((yield* Effect.promise(() => response.json())) as ReadonlyArray<ResourceRow>))
+        cursor = response.headers.get("x-next-cursor")
+      } while (cursor !== null)
       process.stdout.write(statusTable(rows, Date.now()))
     })
 ).pipe(Command.withDescription("Show a running receiver's resources as a table, problems first (from its HTTP API)"))

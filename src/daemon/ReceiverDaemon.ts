@@ -10,6 +10,7 @@ import { layerStatusHttp } from "../http/StatusHttp.ts"
 import { layerPingServer, pingRoutesOnApi } from "../http/HttpIngress.ts"
 import { layerPingIngress } from "../http/PingIngress.ts"
 import { layerFeedSockets } from "../http/FeedSocket.ts"
+import { layerResourceIndex } from "../http/ResourceIndex.ts"
 import { noReceiverIngress } from "../config/receiverIngress.ts"
 import { Ingress, IngressProbe, layerZmqIngress } from "../ingress/ZmqIngress.ts"
 import { layerExtraIngress } from "./extraIngress.ts"
@@ -111,7 +112,8 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
       layerPingServer({ ...ingress, ingressListen }).pipe(listenFailure(ingressListen, "http.ingress_listen"))
     )
   return servers.pipe(
-    Layer.provideMerge(Layer.merge(layerPingIngress, layerFeedSockets)),
+    // The resource index the list, the dashboard and the status gauges read; only with HTTP on.
+    Layer.provideMerge(Layer.mergeAll(layerPingIngress, layerFeedSockets, layerResourceIndex)),
     Layer.provideMerge(receiver)
   )
 }

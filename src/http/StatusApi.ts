@@ -1,7 +1,8 @@
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { levels } from "../checks/thresholds.ts"
-import { resourceStatuses } from "../monitor/resourceStatus.ts"
+import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
+import { defaultLimit, maxLimit } from "./resourceQuery.ts"
 
 // The receiver's REST API as typed endpoints: the handlers (StatusHttp.ts) and the OpenAPI document
 // served at /api/openapi.json come from this one definition. Query values stay strings here and are
@@ -50,18 +51,44 @@ export const CheckItemSchema = Schema.Struct({
 
 const authorization = { authorization: Schema.optional(Schema.String) }
 
+const StatusCountsSchema = Schema.Struct(
+  Object.fromEntries(resourceStatuses.map((status) => [status, Schema.Number])) as Record<ResourceStatus, typeof Schema.Number>
+).annotate({ identifier: "StatusCounts" })
+
 const resources = HttpApiGroup.make("resources")
   .add(
     HttpApiEndpoint.get("list", "/api/resources", {
       query: {
+        status: Schema.optional(Schema.String).annotate({ description: `${resourceStatuses.join(", ")}; several separated by commas` }),
         client: Schema.optional(Schema.String),
-        status: Schema.optional(Schema.String).annotate({ description: resourceStatuses.join(", ") }),
-        limit: Schema.optional(Schema.String).annotate({ description: "whole number, default 10000, at most 1000000" }),
-        offset: Schema.optional(Schema.String).annotate({ description: "whole number, default 0" })
+        q: Schema.optional(Schema.String).annotate({
+          description: "search: every word must appear (any case) in the name, client, service, environment or location"
+        }),
+        sort: Schema.optional(Schema.String).annotate({
+          description: "status (default: stale, not registered, paused, alive; then client and name in natural order), -lastSeen (newest heartbeat first), lastSeen (oldest first)"
+        }),
+        limit: Schema.optional(Schema.String).annotate({ description: `whole number, default ${defaultLimit}; more than ${maxLimit} gives ${maxLimit}` }),
+        cursor: Schema.optional(Schema.String).annotate({ description: "the previous page's X-Next-Cursor: the page after it, stable while resources change" }),
+        offset: Schema.optional(Schema.String).annotate({ description: "whole number, default 0: the page at this position (instead of a cursor)" }),
+        format: Schema.optional(Schema.String).annotate({
+          description: "json (default) or ndjson: every matching resource, one JSON object per line, streamed (no paging, no particular order)"
+        })
       },
       headers: authorization,
-      success: Schema.Array(ResourceViewSchema).annotate({ description: "sorted by client, then resource; header X-Total-Count holds the count before paging" }),
+      success: Schema.Array(ResourceViewSchema).annotate({
+        description: "one page. Headers: X-Total-Count (resources matching every filter), X-Status-Counts (matching client and q, per status: stale=N, not_registered=N, paused=N, alive=N), X-Next-Cursor and Link rel=next (absent on the last page), ETag (If-None-Match gives 304)"
+      }),
       error: [BadRequest, Unauthorized]
+    }),
+    HttpApiEndpoint.get("summary", "/api/summary", {
+      headers: authorization,
+      success: Schema.Struct({
+        total: Schema.Number,
+        counts: StatusCountsSchema,
+        clients: Schema.Array(Schema.Struct({ client: Schema.String, total: Schema.Number, counts: StatusCountsSchema }))
+          .annotate({ description: "every client with resources, in natural order" })
+      }).annotate({ identifier: "Summary", description: "resources per status, in all and per client (costs the number of clients, not of resources)" }),
+      error: [Unauthorized]
     }),
     HttpApiEndpoint.get("get", "/api/resources/:client/:resource", {
       params: { client: Schema.String, resource: Schema.String },
@@ -124,5 +151,5 @@ export class StatusApi extends HttpApi.make("heartbeat-mesh")
   .add(events)
   .add(health)
   .annotate(OpenApi.Title, "heartbeat-mesh receiver")
-  .annotate(OpenApi.Description, "Status of the monitored resources, admin actions and recent notifications. Also served: /healthz, /metrics (Prometheus), /api/feed (Server-Sent Events), / (dashboard).")
+  .annotate(OpenApi.Description, "Status of the monitored resources, admin actions and recent notifications. Also served: /healthz, /metrics (Prometheus), /api/feed (Server-Sent Events), / (dashboard). JSON answers carry an ETag (If-None-Match gives 304) and are compressed (br, gzip) when the request accepts it.")
 {}

@@ -7,7 +7,6 @@ import { join } from "node:path"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import type { HttpSettings } from "../config/ReceiverConfig.ts"
 import { Ingress } from "../ingress/ZmqIngress.ts"
-import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
 import { type JournalEntry, NotificationJournal } from "../notify/NotificationJournal.ts"
 import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
@@ -18,6 +17,8 @@ import { makePrometheus } from "./metrics.ts"
 import { processMetrics } from "./processMetrics.ts"
 import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { isoOrNull, viewOf } from "./resourceView.ts"
+import { makeResourceAnswers } from "./resourceAnswers.ts"
+import { layerCachedAnswers } from "./jsonAnswers.ts"
 import { maxResourceNameLength } from "../domain/Heartbeat.ts"
 import { BadRequest, Forbidden, NotFound, NotReady, StatusApi, Unauthorized } from "./StatusApi.ts"
 import { readinessProblems } from "./readiness.ts"
@@ -81,34 +82,19 @@ const layerApiHandlers = (settings: HttpSettings) => {
       const journal = yield* NotificationJournal
       const router = yield* HeartbeatRouter
       const checkAlerts = yield* CheckAlerts
+      const answers = yield* makeResourceAnswers
       const clock = yield* Clock.Clock
       const moment = () => supervisor.moment(monotonicMillis(clock))
       return handlers
         .handleRaw("list", ({ query, headers }) =>
           Effect.gen(function*() {
             yield* access.read(headers.authorization)
-            const status = query.status
-            if (status !== undefined && !resourceStatuses.includes(status as ResourceStatus)) {
-              return yield* Effect.fail(new BadRequest({ error: `status must be one of ${resourceStatuses.join(", ")}, got "${status}"` }))
-            }
-            const limit = wholeNumber(query.limit, 10_000, 1_000_000)
-            const offset = wholeNumber(query.offset, 0, Number.MAX_SAFE_INTEGER)
-            if (limit === undefined || offset === undefined) return yield* Effect.fail(new BadRequest({ error: "limit and offset must be whole numbers" }))
-            const now = moment()
-            const wallOffset = wallOffsetMillis(clock)
-            const views = []
-            for (const actor of supervisor.actors()) {
-              if (query.client !== undefined && actor.profile.client !== query.client) continue
-              const view = viewOf(actor.profile, actor.state, now, wallOffset)
-              if (status !== undefined && view.status !== status) continue
-              views.push(view)
-            }
-            views.sort((a, b) => a.client.localeCompare(b.client) || a.resource.localeCompare(b.resource))
-            // Raw: the total goes in a header, which a typed answer cannot carry.
-            return HttpServerResponse.jsonUnsafe(views.slice(offset, offset + limit), {
-              headers: { "x-total-count": String(views.length) }
-            })
+            // The index answers (ResourceIndex.ts, resourceAnswers.ts); raw: totals and cursors go in headers.
+            const answer = yield* answers.list(query)
+            if ("error" in answer) return yield* Effect.fail(new BadRequest({ error: answer.error }))
+            return answer.response
           }))
+        .handle("summary", ({ headers }) => Effect.map(access.read(headers.authorization), answers.summary))
         .handle("get", ({ params, headers }) =>
           Effect.gen(function*() {
             yield* access.read(headers.authorization)
@@ -238,7 +224,8 @@ const layerPlainRoutes = (settings: HttpSettings) =>
 export const layerStatusRoutes = (settings: HttpSettings) =>
   Layer.mergeAll(
     HttpApiBuilder.layer(StatusApi, { openapiPath: "/api/openapi.json" }).pipe(Layer.provide(layerApiHandlers(settings))),
-    layerPlainRoutes(settings)
+    layerPlainRoutes(settings),
+    layerCachedAnswers
   )
 
 /**
