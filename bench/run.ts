@@ -30,6 +30,7 @@ const sender = run("sender.ts", quick ? ["--quick"] : [])
 const notify = run("notify.ts", quick ? ["--quick"] : [])
 const transports = run("transports.ts", quick ? ["--quick"] : [])
 const senderCost = run("senderCost.ts", quick ? ["--quick"] : [])
+const reads = run("reads.ts", quick ? ["--quick"] : [])
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
 const scaleAt = (n: number) => scale.find((s: { resources: number }) => s.resources === n)
@@ -48,7 +49,11 @@ const targets = [
   ...(senderCost.baselineAvailable
     ? [{ what: "sender bundle CPU / deployed-sender stand-in", measured: senderCost.cpuRatioBundleToBaseline, target: "<= 2", met: senderCost.cpuRatioBundleToBaseline <= 2 }]
     : [{ what: "sender bundle CPU / deployed-sender stand-in", measured: "baseline unavailable (apt-get install python3-zmq python3-yaml)", target: "<= 2", met: false }]),
-  { what: "sender bundle peak RSS, MB", measured: senderCost.bundle.rssMB, target: "<= 40", met: senderCost.bundle.rssMB <= 40 }
+  { what: "sender bundle peak RSS, MB", measured: senderCost.bundle.rssMB, target: "<= 40", met: senderCost.bundle.rssMB <= 40 },
+  { what: `one page of the list, ${reads.sizes.at(-1).resources} / ${reads.sizes[0].resources} resources`, measured: reads.pageRatio, target: "<= 3", met: reads.pageRatio <= 3 },
+  { what: `/metrics, ${reads.sizes.at(-1).resources} / ${reads.sizes[0].resources} resources`, measured: reads.metricsRatio, target: "<= 3", met: reads.metricsRatio <= 3 },
+  { what: "longest event-loop block, 10 parallel readers or a full export, ms", measured: reads.maxBlockMs, target: "<= 20", met: reads.maxBlockMs <= 20 },
+  { what: "peak RSS during reads / idle RSS", measured: reads.peakRssOverIdle, target: "<= 1.1", met: reads.peakRssOverIdle <= 1.1 }
 ]
 
 console.log("\nIngest (10,000 resources, PUSH sender in another process; best of the rounds)")
@@ -74,6 +79,20 @@ console.log("Transports (store off; UDP acked with 256 in flight, so without los
 console.table([{ zmq: transports.zmqPerSecond, curve: transports.curvePerSecond, udpAcked: transports.udpAckedPerSecond, curveOverZmq: transports.curveOverZmq, udpOverZmq: transports.udpOverZmq }])
 console.log("Sender cost per run, one receiver refusing (median CPU s and peak RSS MB; baseline: Python stand-in for the deployed sender)")
 console.table([senderCost])
+console.log("Reads (a receiver process per fleet size, heartbeats arriving; medians of 30, ms; block: longest event-loop block)")
+console.table(reads.sizes.map((r: Record<string, number>) => ({
+  resources: r["resources"],
+  page: r["pageMs"],
+  pageAtRandomOffset: r["pageAtRandomOffsetMs"],
+  search: r["searchMs"],
+  metrics: r["metricsMs"],
+  summary: r["summaryMs"],
+  blockParallel: r["parallelMaxBlockMs"],
+  exportMs: r["exportMs"],
+  blockExport: r["exportMaxBlockMs"],
+  idleRssMB: mb(r["idleRssBytes"]!),
+  peakRssOverIdle: r["peakRssOverIdle"]
+})))
 console.log("Targets")
 console.table(targets.map((t) => ({ ...t, met: t.met ? "yes" : "NO" })))
 
@@ -101,6 +120,7 @@ const results = {
   latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs, resources: latency.resources },
   notify: notify,
   senderCost,
+  reads,
   sender: { wallMsOneRefused: sender.wallMsOneRefused, cpuMsPlain: sender.cpuMsPlain, cpuMsAllPlugins: sender.cpuMsAllPlugins, pluginCostRatio: sender.pluginCostRatio, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
   transports: { zmqPerSecond: transports.zmqPerSecond, curvePerSecond: transports.curvePerSecond, udpAckedPerSecond: transports.udpAckedPerSecond, rounds: transports.rounds },
   targets

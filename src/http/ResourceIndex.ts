@@ -108,7 +108,7 @@ export class ResourceIndexData {
   /** Bumped whenever membership, a status or a profile changes (not on routine heartbeats). */
   version = 0
 
-  /** The change stream's listener. */
+  /** The change stream's listener: on the heartbeat path, so a routine heartbeat costs a few field writes. */
   readonly apply = (change: ResourceChanged): void => {
     const after = change.after
     const entry = this.byKey.get(change.key)
@@ -116,11 +116,19 @@ export class ResourceIndexData {
       if (entry !== undefined) this.remove(entry)
       return
     }
+    const status = statusOf(after, change.profile, change.moment)
     if (entry === undefined) {
-      this.insert(change.key, change.profile, after, statusOf(after, change.profile, change.moment))
+      this.insert(change.key, change.profile, after, status)
       return
     }
-    this.update(entry, change.profile, after, statusOf(after, change.profile, change.moment))
+    entry.state = after
+    if (status !== entry.status) this.move(entry, status)
+    if (change.profile !== entry.profile) {
+      entry.profile = change.profile
+      this.version++
+    }
+    // A heartbeat makes it the most recently heard; other changes only when they changed when it was last heard.
+    if (change.cause === "heartbeat" || after.lastSeenMs !== change.before?.lastSeenMs || entry.logChunk === undefined) this.placeByRecency(entry)
   }
 
   /** A resource found by the scan at start: taken unless a change brought it first. */
@@ -150,30 +158,25 @@ export class ResourceIndexData {
     return entry
   }
 
-  private update(entry: IndexedResource, profile: ResourceProfile, state: ResourceState, status: ResourceStatus): void {
-    const lastSeenMs = entry.state.lastSeenMs
-    entry.state = state
-    if (status !== entry.status) {
-      this.tree.remove(entry)
-      this.count(entry, -1)
-      entry.status = status
-      entry.rank = statusRank[status]
-      this.tree.insert(entry)
-      this.count(entry, 1)
-      this.version++
-    }
-    if (profile !== entry.profile) {
-      entry.profile = profile
-      this.version++
-    }
-    if (state.lastSeenMs !== lastSeenMs || !(this.heard.has(entry) || this.never.has(entry))) {
-      this.never.remove(entry)
-      if (state.lastSeenMs === undefined) {
-        this.heard.remove(entry)
-        this.never.append(entry)
-      } else {
-        this.heard.touch(entry)
-      }
+  /** Takes the resource out of the tree and puts it back under its new status. */
+  private move(entry: IndexedResource, status: ResourceStatus): void {
+    this.tree.remove(entry)
+    this.count(entry, -1)
+    entry.status = status
+    entry.rank = statusRank[status]
+    this.tree.insert(entry)
+    this.count(entry, 1)
+    this.version++
+  }
+
+  /** The newest end of the heard log, or the never log when it was never heard (again, after a deregistration). */
+  private placeByRecency(entry: IndexedResource): void {
+    if (entry.state.lastSeenMs !== undefined) {
+      if (!this.heard.remove(entry)) this.never.remove(entry)
+      this.heard.append(entry)
+    } else if (!this.never.has(entry)) {
+      this.heard.remove(entry)
+      this.never.append(entry)
     }
   }
 

@@ -15,7 +15,9 @@ export interface LogMember {
 
 interface Chunk<T> {
   readonly owner: RecencyLog<T & LogMember>
-  items: Array<T | undefined>
+  /** Allocated once at full size (no growing copies); slots from `used` on are free. */
+  readonly items: Array<T | undefined>
+  used: number
   live: number
   /** Bounds of the sequence numbers in the chunk (appended ones raise `lastSeq`). */
   firstSeq: number
@@ -51,18 +53,18 @@ export class RecencyLog<T extends LogMember> {
   /** Appends `item` as the newest (it must not be in a log). */
   append(item: T): void {
     let chunk = this.newest
-    if (chunk === undefined || chunk.items.length >= chunkSize) {
-      chunk = { owner: this, items: [], live: 0, firstSeq: this.nextSeq, lastSeq: this.nextSeq, older: this.newest, newer: undefined }
+    if (chunk === undefined || chunk.used >= chunkSize) {
+      chunk = { owner: this, items: new Array(chunkSize).fill(undefined), used: 0, live: 0, firstSeq: this.nextSeq, lastSeq: this.nextSeq, older: this.newest, newer: undefined }
       if (this.newest !== undefined) this.newest.newer = chunk
       else this.oldest = chunk
       this.newest = chunk
       this.chunks++
     }
     item.logChunk = chunk
-    item.logSlot = chunk.items.length
+    item.logSlot = chunk.used
     item.logSeq = this.nextSeq++
     chunk.lastSeq = item.logSeq
-    chunk.items.push(item)
+    chunk.items[chunk.used++] = item
     chunk.live++
     this.count++
   }
@@ -77,7 +79,7 @@ export class RecencyLog<T extends LogMember> {
     this.count--
     if (chunk.live === 0) {
       this.unlink(chunk)
-    } else if (chunk.live * 2 < chunk.items.length && chunk !== this.newest) {
+    } else if (chunk.live * 2 < chunk.used && chunk !== this.newest) {
       this.compact(chunk)
     }
     return true
@@ -122,7 +124,7 @@ export class RecencyLog<T extends LogMember> {
     for (let chunk = from; chunk !== undefined; chunk = direction === "newest" ? chunk.older : chunk.newer) {
       const items = chunk.items
       if (direction === "newest") {
-        for (let i = items.length - 1; i >= 0; i--) {
+        for (let i = chunk.used - 1; i >= 0; i--) {
           const item = items[i]
           if (item === undefined || (after !== undefined && item.logSeq >= after)) continue
           if (rest > 0) {
@@ -132,7 +134,7 @@ export class RecencyLog<T extends LogMember> {
           if (!visit(item)) return
         }
       } else {
-        for (let i = 0; i < items.length; i++) {
+        for (let i = 0; i < chunk.used; i++) {
           const item = items[i]
           if (item === undefined || (after !== undefined && item.logSeq <= after)) continue
           if (rest > 0) {
@@ -154,13 +156,11 @@ export class RecencyLog<T extends LogMember> {
   }
 
   /**
-   * Drops the blanks of a chunk, then merges it with an older or newer neighbour (never the
-   * newest, which takes the appends) when the two fit in half a chunk.
+   * Drops the blanks of a chunk (in place), then merges it with an older or newer neighbour
+   * (never the newest, which takes the appends) when the two fit in half a chunk.
    */
   private compact(chunk: Chunk<T>): void {
-    const kept = this.pack(chunk, [], chunk)
-    chunk.items = kept
-    chunk.firstSeq = kept[0]!.logSeq
+    this.pack(chunk)
     let current = chunk
     const older = current.older
     if (older !== undefined && older.live + current.live <= chunkSize / 2) {
@@ -175,22 +175,31 @@ export class RecencyLog<T extends LogMember> {
 
   /** Moves the items of `newer` to the end of `older` (its neighbour) and drops `newer`. */
   private merge(older: Chunk<T>, newer: Chunk<T>): void {
-    const merged = this.pack(newer, this.pack(older, [], older), older)
-    older.items = merged
-    older.live = merged.length
-    older.firstSeq = merged[0]!.logSeq
+    this.pack(older)
+    for (let i = 0; i < newer.used; i++) {
+      const item = newer.items[i]
+      if (item === undefined) continue
+      item.logChunk = older
+      item.logSlot = older.used
+      older.items[older.used++] = item
+      older.live++
+    }
     older.lastSeq = newer.lastSeq
     this.unlink(newer)
   }
 
-  /** Appends the items of `chunk` without blanks to `into`, each now in `owner` at its new slot. */
-  private pack(chunk: Chunk<T>, into: Array<T | undefined>, owner: Chunk<T>): Array<T | undefined> {
-    for (const item of chunk.items) {
+  /** Moves the live items of `chunk` to its front, in order. */
+  private pack(chunk: Chunk<T>): void {
+    const items = chunk.items
+    let kept = 0
+    for (let i = 0; i < chunk.used; i++) {
+      const item = items[i]
       if (item === undefined) continue
-      item.logChunk = owner
-      item.logSlot = into.length
-      into.push(item)
+      item.logSlot = kept
+      items[kept++] = item
     }
-    return into
+    for (let i = kept; i < chunk.used; i++) items[i] = undefined
+    chunk.used = kept
+    if (kept > 0) chunk.firstSeq = items[0]!.logSeq
   }
 }
