@@ -41,6 +41,36 @@ const sizeOf = <K, T>(node: TreeNode<K, T>): number => (node.leaf ? node.items.l
 const fillOf = <K, T>(node: TreeNode<K, T>): number => (node.leaf ? node.items.length : node.children.length)
 const newLeaf = <T>(items: Array<T>): Leaf<T> => ({ leaf: true, items, prev: undefined, next: undefined })
 
+/** How many of the (ordered) `items` satisfy `before`, a predicate true for a prefix of them. */
+const countWhere = <T>(items: ReadonlyArray<T>, before: (item: T) => boolean): number => {
+  let low = 0
+  let high = items.length
+  while (low < high) {
+    const middle = (low + high) >> 1
+    if (before(items[middle]!)) low = middle + 1
+    else high = middle
+  }
+  return low
+}
+
+/** The last child whose separator satisfies `before` (a prefix predicate), or the first child. */
+const lastChildBefore = <K, T>(branch: Branch<K, T>, before: (key: K) => boolean): number => {
+  const keys = branch.keys
+  let low = 1
+  let high = keys.length - 1
+  let chosen = 0
+  while (low <= high) {
+    const middle = (low + high) >> 1
+    if (before(keys[middle]!)) {
+      chosen = middle
+      low = middle + 1
+    } else {
+      high = middle - 1
+    }
+  }
+  return chosen
+}
+
 export class CountedTree<K, T extends K> {
   private root: TreeNode<K, T> = newLeaf([])
   private readonly compare: (a: K, b: K) => number
@@ -78,32 +108,12 @@ export class CountedTree<K, T extends K> {
     let count = 0
     let node = this.root
     while (!node.leaf) {
-      const keys = node.keys
       // The last child whose lower bound is still before the target: everything left of it is.
-      let low = 1
-      let high = keys.length - 1
-      let chosen = 0
-      while (low <= high) {
-        const middle = (low + high) >> 1
-        if (before(keys[middle]!)) {
-          chosen = middle
-          low = middle + 1
-        } else {
-          high = middle - 1
-        }
-      }
+      const chosen = lastChildBefore(node, before)
       for (let i = 0; i < chosen; i++) count += sizeOf(node.children[i]!)
       node = node.children[chosen]!
     }
-    const items = node.items
-    let low = 0
-    let high = items.length
-    while (low < high) {
-      const middle = (low + high) >> 1
-      if (before(items[middle]!)) low = middle + 1
-      else high = middle
-    }
-    return count + low
+    return count + countWhere(node.items, before)
   }
 
   /** The position of the item at `offset` (0-based); undefined past the end. */
@@ -148,33 +158,13 @@ export class CountedTree<K, T extends K> {
 
   /** The child of `branch` that holds (or would hold) `key`. */
   private childIndex(branch: Branch<K, T>, key: K): number {
-    const keys = branch.keys
-    let low = 1
-    let high = keys.length - 1
-    let chosen = 0
-    while (low <= high) {
-      const middle = (low + high) >> 1
-      if (this.compare(keys[middle]!, key) <= 0) {
-        chosen = middle
-        low = middle + 1
-      } else {
-        high = middle - 1
-      }
-    }
-    return chosen
+    return lastChildBefore(branch, (separator) => this.compare(separator, key) <= 0)
   }
 
   private insertInto(node: TreeNode<K, T>, item: T): { node: TreeNode<K, T>; key: K } | undefined {
     if (node.leaf) {
       const items = node.items
-      let low = 0
-      let high = items.length
-      while (low < high) {
-        const middle = (low + high) >> 1
-        if (this.compare(items[middle]!, item) <= 0) low = middle + 1
-        else high = middle
-      }
-      items.splice(low, 0, item)
+      items.splice(countWhere(items, (other) => this.compare(other, item) <= 0), 0, item)
       return items.length > maxFill ? this.split(node) : undefined
     }
     const index = this.childIndex(node, item)
@@ -210,13 +200,7 @@ export class CountedTree<K, T extends K> {
   private removeFrom(node: TreeNode<K, T>, item: T): boolean {
     if (node.leaf) {
       const items = node.items
-      let low = 0
-      let high = items.length
-      while (low < high) {
-        const middle = (low + high) >> 1
-        if (this.compare(items[middle]!, item) < 0) low = middle + 1
-        else high = middle
-      }
+      const low = countWhere(items, (other) => this.compare(other, item) < 0)
       if (low >= items.length || this.compare(items[low]!, item) !== 0) return false
       items.splice(low, 1)
       return true
