@@ -59,6 +59,13 @@ const countsOf = (byRank: ArrayLike<number>): StatusCounts => ({
 const sliceSize = 2048
 
 /**
+ * The slice of one scan while `scans` run: the fibers that yielded all run again in the same turn
+ * of the event loop (effect's scheduler runs what is queued), so ten scans of full slices would
+ * hold it ten times as long. Sharing one slice's worth keeps a turn short however many read.
+ */
+const sliceFor = (scans: number) => Math.max(128, Math.floor(sliceSize / Math.max(1, scans)))
+
+/**
  * Matches resources against search words: every word must appear (case-insensitively) in the
  * name, client, service, environment or location. The fields other than the name repeat across
  * resources, so what they contain is remembered per query.
@@ -105,8 +112,13 @@ export class ResourceIndexData {
   readonly never = new RecencyLog<IndexedResource>()
   readonly byRank = [0, 0, 0, 0]
   readonly byClient = new Map<string, Array<number>>()
-  /** Bumped whenever membership, a status or a profile changes (not on routine heartbeats). */
-  version = 0
+  /** Scans (searches, filtered walks) running now: they share one slice per turn (`sliceFor`). */
+  scans = 0
+
+  /** Runs a scan counted in `scans`. */
+  scanning<A>(scan: Effect.Effect<A>): Effect.Effect<A> {
+    return Effect.acquireUseRelease(Effect.sync(() => this.scans++), () => scan, () => Effect.sync(() => this.scans--))
+  }
 
   /** The change stream's listener: on the heartbeat path, so a routine heartbeat costs a few field writes. */
   readonly apply = (change: ResourceChanged): void => {
@@ -123,10 +135,7 @@ export class ResourceIndexData {
     }
     entry.state = after
     if (status !== entry.status) this.move(entry, status)
-    if (change.profile !== entry.profile) {
-      entry.profile = change.profile
-      this.version++
-    }
+    if (change.profile !== entry.profile) entry.profile = change.profile
     // A heartbeat makes it the most recently heard; other changes only when they changed when it was last heard.
     if (change.cause === "heartbeat" || after.lastSeenMs !== change.before?.lastSeenMs || entry.logChunk === undefined) this.placeByRecency(entry)
   }
@@ -154,7 +163,6 @@ export class ResourceIndexData {
     this.tree.insert(entry)
     this.count(entry, 1)
     if (placeInLog) (state.lastSeenMs === undefined ? this.never : this.heard).append(entry)
-    this.version++
     return entry
   }
 
@@ -166,7 +174,6 @@ export class ResourceIndexData {
     entry.rank = statusRank[status]
     this.tree.insert(entry)
     this.count(entry, 1)
-    this.version++
   }
 
   /** The newest end of the heard log, or the never log when it was never heard (again, after a deregistration). */
@@ -186,7 +193,6 @@ export class ResourceIndexData {
     this.heard.remove(entry)
     this.never.remove(entry)
     this.count(entry, -1)
-    this.version++
   }
 
   private count(entry: IndexedResource, delta: number): void {
@@ -299,7 +305,7 @@ const statusSearch = (data: ResourceIndexData, query: ResourceQuery) =>
         const [start, end] = rangeOf(data, rank, query.client)
         const from = last === undefined ? start : Math.max(start, data.tree.countBefore((key) => compareKeys(key, last!) <= 0))
         if (from >= end) break
-        const stop = Math.min(end, from + sliceSize)
+        const stop = Math.min(end, from + sliceFor(data.scans))
         let position = from
         let lastEntry: IndexedResource | undefined
         data.tree.forEachFrom(from, (entry) => {
@@ -375,8 +381,9 @@ const recencyPage = (data: ResourceIndexData, query: ResourceQuery, sort: "-last
       for (;;) {
         let seen = 0
         let sliceFull = false
+        const slice = sliceFor(data.scans)
         const visit = (entry: IndexedResource) => {
-          if (filtered && seen === sliceSize) {
+          if (filtered && seen === slice) {
             sliceFull = true
             return false
           }
@@ -446,7 +453,6 @@ export class ResourceIndex extends Context.Service<ResourceIndex, {
    * Changes between calls are fine: a resource present throughout is given exactly once.
    */
   readonly matching: (query: Pick<ResourceQuery, "statuses" | "client" | "words">) => (max: number) => ReadonlyArray<IndexedResource> | undefined
-  readonly size: () => number
   /** The data itself, for tests that compare it with the actors. */
   readonly data: ResourceIndexData
 }>()("heartbeat-mesh/http/ResourceIndex") {}
@@ -511,8 +517,8 @@ export const layerResourceIndex = Layer.effect(
 
     return ResourceIndex.of({
       read: (query) => {
-        if (query.sort !== "status") return recencyPage(data, query, query.sort)
-        return query.words.length === 0 ? Effect.sync(() => statusPage(data, query)) : statusSearch(data, query)
+        if (query.sort !== "status") return data.scanning(recencyPage(data, query, query.sort))
+        return query.words.length === 0 ? Effect.sync(() => statusPage(data, query)) : data.scanning(statusSearch(data, query))
       },
       counts: () => data.counts(),
       clients: () => data.clients().map((client) => ({ client, counts: data.clientCounts(client) })),
@@ -538,7 +544,6 @@ export const layerResourceIndex = Layer.effect(
           return slice.length === 0 && done ? undefined : slice
         }
       },
-      size: () => data.byKey.size,
       data
     })
   })
