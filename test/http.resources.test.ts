@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { request } from "node:http"
 import { brotliDecompressSync, gunzipSync } from "node:zlib"
+import { WebSocket } from "@effect/platform-node/NodeWS"
 import { naturalCompare } from "../src/support/naturalOrder.ts"
 import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon } from "./support/daemonProcess.ts"
 
@@ -162,6 +163,59 @@ http:
     expect(new Set(lines.map((r) => `${r.client}/${r.resource}`)).size).toBe(resources + 2)
     const db = (await (await get("/api/resources?format=ndjson&client=Db&status=paused")).text()).trimEnd().split("\n")
     expect(db.map((line) => JSON.parse(line).resource)).toEqual(["db1.us.example.com"])
+  })
+
+  it("feeds status changes without routine heartbeats when asked (/api/feed?heartbeats=0)", async () => {
+    const controller = new AbortController()
+    const response = await fetch(`${base}/api/feed?heartbeats=0`, { signal: controller.signal })
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ""
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error("feed ended")
+        text += value
+      }
+    }
+    await readUntil("event: ready")
+    const push = pushTo(daemon.port)
+    // A routine heartbeat (alive stays alive): nothing. A first heartbeat: a resources item.
+    await push.heartbeat("db-token", "db4.eu.example.com")
+    await push.heartbeat("db-token", "fresh.example.com")
+    await readUntil('"resource":"fresh.example.com"')
+    // The pause of another resource comes too, as ever.
+    await fetch(`${base}/api/resources/Web/web0.eu.example.com/pause`, { method: "POST", headers: { authorization: "Bearer admin-secret" } })
+    await readUntil('"resource":"web0.eu.example.com"')
+    expect(text).not.toContain("event: heartbeats")
+    expect(text).not.toContain("db4.eu.example.com")
+    expect(text).toMatch(/event: resources\ndata: \[\{"client":"Db","resource":"fresh\.example\.com","status":"alive",/)
+    controller.abort()
+    push.close()
+    await fetch(`${base}/api/resources/Web/web0.eu.example.com/resume`, { method: "POST", headers: { authorization: "Bearer admin-secret" } })
+    await fetch(`${base}/api/resources/Db/fresh.example.com/deregister`, { method: "POST", headers: { authorization: "Bearer admin-secret" } })
+  })
+
+  it("the WebSocket feed takes the same choice: subscribe with heartbeats false", async () => {
+    const socket = new WebSocket(`${base.replace("http:", "ws:")}/api/feed/ws`)
+    const messages: Array<{ event: string; data: any }> = []
+    socket.on("message", (data) => messages.push(JSON.parse(String(data))))
+    await new Promise((resolve, reject) => {
+      socket.once("open", resolve)
+      socket.once("error", reject)
+    })
+    socket.send(JSON.stringify({ type: "subscribe", heartbeats: false }))
+    for (let i = 0; i < 100 && !messages.some((m) => m.event === "subscribed"); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(messages.find((m) => m.event === "subscribed")?.data).toEqual({ heartbeats: false })
+    const push = pushTo(daemon.port)
+    await push.heartbeat("db-token", "db7.us.example.com")
+    await push.heartbeat("db-token", "fresh2.example.com")
+    for (let i = 0; i < 100 && !messages.some((m) => m.event === "resources"); i++) await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 1100))
+    expect(messages.filter((m) => m.event === "heartbeats")).toEqual([])
+    expect(messages.filter((m) => m.event === "resources").flatMap((m) => m.data.map((item: { resource: string }) => item.resource))).toEqual(["fresh2.example.com"])
+    socket.close()
+    push.close()
+    await fetch(`${base}/api/resources/Db/fresh2.example.com/deregister`, { method: "POST", headers: { authorization: "Bearer admin-secret" } })
   })
 
   /** A GET through node:http, which leaves the body as it came (fetch would decompress it). */

@@ -17,7 +17,8 @@ export const feedSocketLimits = {
 
 /**
  * A subscribe message: `{"type":"subscribe","client":"Web","resource":"db*","event":"heartbeat_mesh_heartbeat_*"}`,
- * every key optional. Undefined when the text is not one (the client is told, and keeps its filter).
+ * every key optional; `"heartbeats": false` leaves out routine heartbeats as `/api/feed?heartbeats=0`
+ * does (LiveFeed.ts). Undefined when the text is not one (the client is told, and keeps its filter).
  */
 export const parseSubscribe = (text: string): FeedFilter | undefined => {
   if (text.length > feedSocketLimits.maxMessageBytes) return undefined
@@ -28,12 +29,17 @@ export const parseSubscribe = (text: string): FeedFilter | undefined => {
     return undefined
   }
   if (message === null || typeof message !== "object" || (message as { type?: unknown }).type !== "subscribe") return undefined
-  const filter: Record<string, string> = {}
+  const filter: { -readonly [K in keyof FeedFilter]: FeedFilter[K] } = {}
   for (const key of ["client", "resource", "event"] as const) {
     const value = (message as Record<string, unknown>)[key]
     if (value === undefined || value === null) continue
     if (typeof value !== "string" || value.length > 512) return undefined
     filter[key] = value
+  }
+  const heartbeats = (message as Record<string, unknown>)["heartbeats"]
+  if (heartbeats !== undefined && heartbeats !== null) {
+    if (typeof heartbeats !== "boolean") return undefined
+    filter.heartbeats = heartbeats
   }
   return filter
 }

@@ -1,6 +1,7 @@
 import { Clock, Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChanges.ts"
+import { statusOf } from "../monitor/resourceStatus.ts"
 import { type JournalEntry, NotificationJournal } from "../notify/NotificationJournal.ts"
 import { wallOffsetMillis } from "../support/monotonicTime.ts"
 import { isoOrNull, viewOf } from "./resourceView.ts"
@@ -22,6 +23,13 @@ export interface FeedFilter {
   readonly client?: string | undefined
   readonly resource?: string | undefined
   readonly event?: string | undefined
+  /**
+   * false: no `heartbeats` messages; a heartbeat that changes a status (a first one, a comeback)
+   * comes as a `resources` item. For a dashboard over a big fleet, which shows status changes
+   * live and asks for the rows on screen now and then: its feed then costs nothing per routine
+   * heartbeat (a million resources heard every minute would be 16,000 items a second).
+   */
+  readonly heartbeats?: boolean | undefined
 }
 
 const globMatcher = (glob: string | undefined): ((name: string) => boolean) => {
@@ -38,6 +46,7 @@ interface Subscriber {
   readonly notifications: Queue.Queue<JournalEntry>
   readonly wants: (client: string, resource: string) => boolean
   readonly wantsEvent: (event: string) => boolean
+  readonly routineHeartbeats: boolean
 }
 
 /** Changes are batched per subscriber and sent this often. */
@@ -80,7 +89,7 @@ export class LiveFeed extends Context.Service<LiveFeed, {
   /** One subscriber's messages, narrowed by `filter`; it stops being fed when the scope closes. */
   readonly messages: (filter: FeedFilter) => Effect.Effect<Stream.Stream<FeedMessage>, never, Scope.Scope>
   /** One browser's SSE byte stream; it stops being fed when the stream's scope closes. */
-  readonly subscribe: Effect.Effect<Stream.Stream<Uint8Array>, never, Scope.Scope>
+  readonly subscribe: (filter?: FeedFilter) => Effect.Effect<Stream.Stream<Uint8Array>, never, Scope.Scope>
   readonly subscribers: () => number
 }>()("heartbeat-mesh/http/LiveFeed") {}
 
@@ -95,9 +104,14 @@ export const layerLiveFeed = Layer.effect(
       if (subscribers.size === 0 || change.cause === "rare_check" || change.cause === "restore") return
       const heard = change.cause === "heartbeat" && change.after !== undefined
       const { client, resource } = change.profile
+      let statusChanged: boolean | undefined
       for (const subscriber of subscribers) {
         if (!subscriber.wants(client, resource)) continue
-        if (heard) {
+        if (heard && !subscriber.routineHeartbeats) {
+          statusChanged ??= change.before === undefined ||
+            statusOf(change.before, change.profile, change.moment) !== statusOf(change.after!, change.profile, change.moment)
+          if (statusChanged) subscriber.changed.set(change.key, change)
+        } else if (heard) {
           subscriber.heard.set(change.key, change)
           subscriber.changed.delete(change.key)
         } else {
@@ -124,7 +138,8 @@ export const layerLiveFeed = Layer.effect(
           changed: new Map(),
           notifications: yield* Queue.sliding<JournalEntry>(1000),
           wants: (client, resource) => (filter.client === undefined || filter.client === client) && resourceMatches(resource),
-          wantsEvent: globMatcher(filter.event)
+          wantsEvent: globMatcher(filter.event),
+          routineHeartbeats: filter.heartbeats !== false
         }
         subscribers.add(subscriber)
         yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
@@ -153,7 +168,8 @@ export const layerLiveFeed = Layer.effect(
         return Stream.concat(Stream.succeed(ready), Stream.merge(batches, notifications))
       })
 
-    const subscribe = Effect.map(messages({}), (stream) => Stream.map(stream, (message) => encoder.encode(sse(message))))
+    const subscribe = (filter: FeedFilter = {}) =>
+      Effect.map(messages(filter), (stream) => Stream.map(stream, (message) => encoder.encode(sse(message))))
 
     return LiveFeed.of({ messages, subscribe, subscribers: () => subscribers.size })
   })

@@ -2,8 +2,6 @@ import { Clock, Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import type { HttpSettings } from "../config/ReceiverConfig.ts"
 import { Ingress } from "../ingress/ZmqIngress.ts"
@@ -19,6 +17,7 @@ import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { isoOrNull, viewOf } from "./resourceView.ts"
 import { makeResourceAnswers } from "./resourceAnswers.ts"
 import { layerCachedAnswers } from "./jsonAnswers.ts"
+import { layerDashboardFiles } from "./dashboardFiles.ts"
 import { maxResourceNameLength } from "../domain/Heartbeat.ts"
 import { BadRequest, Forbidden, NotFound, NotReady, StatusApi, Unauthorized } from "./StatusApi.ts"
 import { readinessProblems } from "./readiness.ts"
@@ -46,8 +45,6 @@ const wholeNumber = (text: string | undefined, fallback: number, max: number): n
 
 const eventItem = (entry: JournalEntry) => ({ seq: entry.seq, at: isoOrNull(entry.atMs) ?? "", ...entry.notification })
 
-const dashboardDir = join(import.meta.dirname, "dashboard")
-const asset = (file: string) => readFileSync(join(dashboardDir, file), "utf8")
 
 /** Who may read and act: the tokens of `http:` as SHA-256 digests. */
 const makeAccess = (settings: HttpSettings) => {
@@ -181,7 +178,7 @@ const layerApiHandlers = (settings: HttpSettings) => {
   return Layer.mergeAll(resources, events, health)
 }
 
-/** What is not JSON: health text, Prometheus metrics, the SSE feed and the dashboard's files. */
+/** What is not JSON: health text, Prometheus metrics and the SSE feed (the dashboard's files: dashboardFiles.ts). */
 const layerPlainRoutes = (settings: HttpSettings) =>
   HttpRouter.use((router) =>
     Effect.gen(function*() {
@@ -200,19 +197,16 @@ const layerPlainRoutes = (settings: HttpSettings) =>
       ))
       // The same feed over WebSocket, with subscribe filters (FeedSocket.ts).
       yield* router.add("GET", "/api/feed/ws", readable(feedSockets.handle))
+      // ?heartbeats=0: status changes without routine heartbeats (LiveFeed.ts, FeedFilter.heartbeats).
       yield* router.add("GET", "/api/feed", readable(
-        Effect.succeed(HttpServerResponse.stream(Stream.unwrap(feed.subscribe), {
+        Effect.map(HttpServerRequest.HttpServerRequest, (request) => HttpServerResponse.stream(Stream.unwrap(feed.subscribe({
+          heartbeats: new URL(request.url, "http://feed").searchParams.get("heartbeats") !== "0"
+        })), {
           contentType: "text/event-stream",
           headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
         }))
       ))
 
-      const page = asset("index.html")
-      const script = asset("app.js")
-      const style = asset("style.css")
-      yield* router.add("GET", "/", HttpServerResponse.text(page, { contentType: "text/html; charset=utf-8" }))
-      yield* router.add("GET", "/app.js", HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8" }))
-      yield* router.add("GET", "/style.css", HttpServerResponse.text(style, { contentType: "text/css; charset=utf-8" }))
     })
   )
 
@@ -225,6 +219,7 @@ export const layerStatusRoutes = (settings: HttpSettings) =>
   Layer.mergeAll(
     HttpApiBuilder.layer(StatusApi, { openapiPath: "/api/openapi.json" }).pipe(Layer.provide(layerApiHandlers(settings))),
     layerPlainRoutes(settings),
+    layerDashboardFiles,
     layerCachedAnswers
   )
 

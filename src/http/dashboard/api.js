@@ -1,0 +1,78 @@
+// Everything the page asks the receiver goes through here, and this is the one place that knows
+// about tokens: a read token from the address (#token=...), kept for the tab in sessionStorage;
+// the admin token, asked for once (the dialog) when an action needs it, kept the same way. A
+// login (users and roles) would plug in here: `credentials` decides what each request carries.
+
+const readKey = "heartbeat-mesh.readToken"
+const adminKey = "heartbeat-mesh.adminToken"
+
+const fromAddress = new URLSearchParams(location.hash.slice(1)).get("token")
+if (fromAddress) {
+  sessionStorage.setItem(readKey, fromAddress)
+  // Out of the address bar (and out of the history) once kept.
+  history.replaceState(null, "", location.pathname + location.search)
+}
+
+/** What a request carries: the admin token when we have one (it can read too), else the read token. */
+export const credentials = {
+  read: () => sessionStorage.getItem(adminKey) ?? sessionStorage.getItem(readKey),
+  admin: () => sessionStorage.getItem(adminKey),
+  setAdmin: (token) => (token ? sessionStorage.setItem(adminKey, token) : sessionStorage.removeItem(adminKey))
+}
+
+const headersFor = (token) => (token ? { Authorization: `Bearer ${token}` } : {})
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message)
+    this.status = status
+  }
+}
+
+const failure = async (path, response) => {
+  const body = await response.json().catch(() => ({}))
+  return new ApiError(response.status, `${path}: ${response.status} ${body.error ?? response.statusText}`)
+}
+
+/** GET a JSON answer; the browser revalidates with the ETag, so an unchanged answer costs a 304. */
+export async function getJson(path, { signal } = {}) {
+  const response = await fetch(path, { headers: headersFor(credentials.read()), signal })
+  if (!response.ok) throw await failure(path, response)
+  return { body: await response.json(), headers: response.headers }
+}
+
+/**
+ * The SSE feed as a fetch response (EventSource cannot send an Authorization header). Without
+ * `heartbeats`, routine heartbeats are left out (status changes still come): for big fleets.
+ */
+export const openFeed = (heartbeats) =>
+  fetch(heartbeats ? "/api/feed" : "/api/feed?heartbeats=0", { headers: headersFor(credentials.read()) })
+
+let askToken // set by the page: () => Promise<string | undefined>, the dialog
+export const onTokenNeeded = (ask) => (askToken = ask)
+
+/**
+ * POST an admin action. Without an admin token, or when the receiver refuses it, asks for one
+ * (once per refusal) and tries again; undefined when the person cancels.
+ */
+export async function act(path) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let token = credentials.admin()
+    if (!token) {
+      token = await askToken?.(attempt > 0)
+      if (!token) return undefined
+      credentials.setAdmin(token)
+    }
+    const response = await fetch(path, { method: "POST", headers: headersFor(token) })
+    if (response.status === 401) {
+      credentials.setAdmin(undefined)
+      continue
+    }
+    if (!response.ok) throw await failure(path, response)
+    return response.json()
+  }
+  return undefined
+}
+
+/** Path of one resource (names may hold anything: always encoded). */
+export const resourcePath = (client, resource) => `/api/resources/${encodeURIComponent(client)}/${encodeURIComponent(resource)}`
