@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { feedReader } from "./support/httpReads.ts"
 import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
 import { parsePrometheus } from "./support/ingressClients.ts"
 
@@ -212,27 +213,19 @@ describe("status API over real HTTP (daemon process)", () => {
     const controller = new AbortController()
     const response = await fetch(base + "/api/feed", { signal: controller.signal })
     expect(response.headers.get("content-type")).toBe("text/event-stream")
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-    let text = ""
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read()
-        if (done) throw new Error("feed ended")
-        text += value
-      }
-    }
+    const { readUntil, text } = feedReader(response)
     await readUntil("event: ready")
     await push.heartbeat("http-token-two", "feed.example.com")
     await readUntil('"resource":"feed.example.com"')
-    expect(text).toMatch(/id: \d+\nevent: notification\ndata: \{"seq":\d+,"at":"[^"]+","severity":"informational","event":"heartbeat_mesh_heartbeat_new"/)
+    expect(text()).toMatch(/id: \d+\nevent: notification\ndata: \{"seq":\d+,"at":"[^"]+","severity":"informational","event":"heartbeat_mesh_heartbeat_new"/)
     await readUntil("event: heartbeats")
     // The server's status comes with each heartbeat: the page never computes it.
-    expect(text).toMatch(/event: heartbeats\ndata: \[.*\{"client":"Client2","resource":"feed.example.com","at":"[^"]+","status":"alive","deadline":"[^"]+"\}/)
+    expect(text()).toMatch(/event: heartbeats\ndata: \[.*\{"client":"Client2","resource":"feed.example.com","at":"[^"]+","status":"alive","deadline":"[^"]+"\}/)
     // Other changes arrive as whole views: a pause through the API.
     expect((await post("/api/resources/Client2/feed.example.com/pause", "admin-secret")).status).toBe(200)
     await readUntil("event: resources")
     await readUntil('"status":"paused"')
-    expect(text).toMatch(/event: resources\ndata: \[\{"client":"Client2","resource":"feed.example.com","status":"paused",/)
+    expect(text()).toMatch(/event: resources\ndata: \[\{"client":"Client2","resource":"feed.example.com","status":"paused",/)
     controller.abort()
   })
 })

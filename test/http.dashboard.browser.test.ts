@@ -4,6 +4,7 @@ import { join, resolve } from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { launchChromium } from "./support/browser.ts"
 import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon } from "./support/daemonProcess.ts"
+import { waitForTotal } from "./support/httpReads.ts"
 
 const screenshots = resolve(import.meta.dirname, "screenshots")
 
@@ -16,6 +17,20 @@ const openPage = async (browser: Browser, url: string, options: Parameters<Brows
   return { page, errors }
 }
 
+/** A receiver (real process) with the dashboard on a free port; `settings`: the rest of its receiver.yaml. */
+const startReceiver = async (settings: string) => {
+  const httpPort = await freePort()
+  const workspace = makeWorkspace(`
+enabled: true
+notify_devilry_sleep: 0
+${settings}
+http:
+  listen: "127.0.0.1:${httpPort}"
+  admin_token: admin-secret
+`)
+  return { daemon: await startDaemon(workspace, ["--notifier", "stdout"]), base: `http://127.0.0.1:${httpPort}` }
+}
+
 const rowOf = (page: Page, client: string, resource: string) => page.locator(`#rows .row[data-resource="${client}/${resource}"]`)
 
 describe("dashboard in headless Chromium", () => {
@@ -24,11 +39,7 @@ describe("dashboard in headless Chromium", () => {
   let url: string
 
   beforeAll(async () => {
-    const httpPort = await freePort()
-    url = `http://127.0.0.1:${httpPort}/`
-    const workspace = makeWorkspace(`
-enabled: true
-notify_devilry_sleep: 0
+    const started = await startReceiver(`
 check_interval: 1
 timeout_jitter: 1
 grace_period: 0
@@ -37,12 +48,9 @@ clients:
     token: browser-token
     timeout: 0.05
     resources:
-      db1.example.com: {environment: prod}
-http:
-  listen: "127.0.0.1:${httpPort}"
-  admin_token: admin-secret
-`)
-    daemon = await startDaemon(workspace, ["--notifier", "stdout"])
+      db1.example.com: {environment: prod}`)
+    daemon = started.daemon
+    url = `${started.base}/`
     browser = await launchChromium()
     mkdirSync(screenshots, { recursive: true })
   })
@@ -167,29 +175,18 @@ describe("dashboard at 100,000 resources", () => {
   let url: string
 
   beforeAll(async () => {
-    const httpPort = await freePort()
-    url = `http://127.0.0.1:${httpPort}/`
-    const workspace = makeWorkspace(`
-enabled: true
-notify_devilry_sleep: 0
+    const started = await startReceiver(`
 grace_period: 3600
 clients:
   Fleet:
     token: fleet-token
-    timeout: 60
-http:
-  listen: "127.0.0.1:${httpPort}"
-  admin_token: admin-secret
-`)
-    daemon = await startDaemon(workspace, ["--notifier", "stdout"])
+    timeout: 60`)
+    daemon = started.daemon
+    url = `${started.base}/`
     // 100,000 resources, each by its first heartbeat: web0 ... web99999, all alive.
     const push = pushTo(daemon.port)
     for (let i = 0; i < fleet; i++) await push.heartbeat("fleet-token", `web${i}`)
-    for (let tries = 0; tries < 600; tries++) {
-      const counted = await fetch(`http://127.0.0.1:${httpPort}/api/resources?limit=0`).then((r) => r.headers.get("x-total-count"))
-      if (counted === String(fleet)) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    await waitForTotal(started.base, fleet)
     push.close()
     browser = await launchChromium()
   }, 180_000)

@@ -3,6 +3,7 @@ import { request } from "node:http"
 import { brotliDecompressSync, gunzipSync } from "node:zlib"
 import { WebSocket } from "@effect/platform-node/NodeWS"
 import { naturalCompare } from "../src/support/naturalOrder.ts"
+import { feedReader, waitForTotal } from "./support/httpReads.ts"
 import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon } from "./support/daemonProcess.ts"
 
 // The resource list over real HTTP (issue 17): paging, filters, search, counts, ETag, compression,
@@ -47,10 +48,7 @@ http:
       const client = ["web", "db", "batch"][i % 3]!
       await push.heartbeat(`${client}-token`, `${client}${i}.${i % 2 === 0 ? "eu" : "us"}.example.com`)
     }
-    for (let i = 0; i < 200; i++) {
-      if (Number((await get("/api/resources?limit=0")).headers.get("x-total-count")) === resources + 2) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    await waitForTotal(base, resources + 2)
     push.close()
     await fetch(`${base}/api/resources/Db/db1.us.example.com/pause`, { method: "POST", headers: { authorization: "Bearer admin-secret" } })
   })
@@ -168,15 +166,7 @@ http:
   it("feeds status changes without routine heartbeats when asked (/api/feed?heartbeats=0)", async () => {
     const controller = new AbortController()
     const response = await fetch(`${base}/api/feed?heartbeats=0`, { signal: controller.signal })
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-    let text = ""
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read()
-        if (done) throw new Error("feed ended")
-        text += value
-      }
-    }
+    const { readUntil, text } = feedReader(response)
     await readUntil("event: ready")
     const push = pushTo(daemon.port)
     // A routine heartbeat (alive stays alive): nothing. A first heartbeat: a resources item.
@@ -186,9 +176,9 @@ http:
     // The pause of another resource comes too, as ever.
     await fetch(`${base}/api/resources/Web/web0.eu.example.com/pause`, { method: "POST", headers: { authorization: "Bearer admin-secret" } })
     await readUntil('"resource":"web0.eu.example.com"')
-    expect(text).not.toContain("event: heartbeats")
-    expect(text).not.toContain("db4.eu.example.com")
-    expect(text).toMatch(/event: resources\ndata: \[\{"client":"Db","resource":"fresh\.example\.com","status":"alive",/)
+    expect(text()).not.toContain("event: heartbeats")
+    expect(text()).not.toContain("db4.eu.example.com")
+    expect(text()).toMatch(/event: resources\ndata: \[\{"client":"Db","resource":"fresh\.example\.com","status":"alive",/)
     controller.abort()
     push.close()
     await fetch(`${base}/api/resources/Web/web0.eu.example.com/resume`, { method: "POST", headers: { authorization: "Bearer admin-secret" } })
