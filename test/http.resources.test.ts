@@ -59,7 +59,7 @@ http:
   it("pages: problems first, natural order, exact totals and counts, a cursor to the next page", async () => {
     const response = await get("/api/resources?limit=4")
     expect(response.headers.get("x-total-count")).toBe(String(resources + 2))
-    expect(response.headers.get("x-status-counts")).toBe(`stale=0, not_registered=2, paused=1, alive=${resources - 1}`)
+    expect(response.headers.get("x-status-counts")).toBe(`stale=0, not_registered=2, paused=1, alive=${resources - 1}, client_removed=0`)
     const first = await response.json() as Array<{ client: string; resource: string; status: string }>
     expect(first.map((r) => `${r.client}/${r.resource}:${r.status}`)).toEqual([
       // shop9 before shop10: natural order.
@@ -92,7 +92,7 @@ http:
     expect((await body(filtered)).map((r: { resource: string }) => r.resource)).toEqual(["shop9", "shop10", "db1.us.example.com"])
     const client = await get("/api/resources?client=Db&limit=1")
     expect(client.headers.get("x-total-count")).toBe(String(resources / 3))
-    expect(client.headers.get("x-status-counts")).toBe(`stale=0, not_registered=0, paused=1, alive=${resources / 3 - 1}`)
+    expect(client.headers.get("x-status-counts")).toBe(`stale=0, not_registered=0, paused=1, alive=${resources / 3 - 1}, client_removed=0`)
     // Words: each must appear in a field (any case): name, client, service, environment, location.
     const search = await get("/api/resources?q=PARIS%20shop")
     expect(search.headers.get("x-total-count")).toBe("1")
@@ -144,11 +144,11 @@ http:
   it("summarises per status and client", async () => {
     expect(await json("/api/summary")).toEqual({
       total: resources + 2,
-      counts: { alive: resources - 1, stale: 0, not_registered: 2, paused: 1 },
+      counts: { alive: resources - 1, stale: 0, not_registered: 2, paused: 1, client_removed: 0 },
       clients: [
-        { client: "Batch", total: 1000, counts: { alive: 1000, stale: 0, not_registered: 0, paused: 0 } },
-        { client: "Db", total: 1000, counts: { alive: 999, stale: 0, not_registered: 0, paused: 1 } },
-        { client: "Web", total: 1002, counts: { alive: 1000, stale: 0, not_registered: 2, paused: 0 } }
+        { client: "Batch", total: 1000, counts: { alive: 1000, stale: 0, not_registered: 0, paused: 0, client_removed: 0 } },
+        { client: "Db", total: 1000, counts: { alive: 999, stale: 0, not_registered: 0, paused: 1, client_removed: 0 } },
+        { client: "Web", total: 1002, counts: { alive: 1000, stale: 0, not_registered: 2, paused: 0, client_removed: 0 } }
       ]
     })
   })

@@ -55,7 +55,7 @@ const assertExact = Effect.gen(function*() {
   }))
   truth.sort((a, b) => statusRank[a.status] - statusRank[b.status] || naturalCompare(a.client, b.client) || naturalCompare(a.name, b.name))
   assert.deepStrictEqual(names(index.data.tree.toArray()), truth.map((t) => `${t.client}/${t.name}:${t.status}`))
-  const counts = { alive: 0, stale: 0, not_registered: 0, paused: 0 }
+  const counts = { alive: 0, stale: 0, not_registered: 0, paused: 0, client_removed: 0 }
   for (const t of truth) counts[t.status]++
   assert.deepStrictEqual(index.counts(), counts)
   // Newest heartbeat first, then the never heard.

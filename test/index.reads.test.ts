@@ -39,7 +39,7 @@ const expected = (all: ReadonlyArray<IndexedResource>, q: ResourceQuery) => {
     const text = [entry.name, entry.client, entry.profile.service, entry.profile.environment ?? "", entry.profile.location ?? ""].join("\n").toLowerCase()
     return q.words.every((word) => text.includes(word))
   })
-  const counts = { alive: 0, stale: 0, not_registered: 0, paused: 0 }
+  const counts = { alive: 0, stale: 0, not_registered: 0, paused: 0, client_removed: 0 }
   for (const entry of wanted) counts[entry.status]++
   const items = wanted.filter((entry) => q.statuses === undefined || q.statuses.includes(entry.status))
   const byRecency = (a: IndexedResource, b: IndexedResource) => {

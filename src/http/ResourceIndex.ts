@@ -52,7 +52,8 @@ const countsOf = (byRank: ArrayLike<number>): StatusCounts => ({
   alive: byRank[statusRank.alive]!,
   stale: byRank[statusRank.stale]!,
   not_registered: byRank[statusRank.not_registered]!,
-  paused: byRank[statusRank.paused]!
+  paused: byRank[statusRank.paused]!,
+  client_removed: byRank[statusRank.client_removed]!
 })
 
 /** Items processed between two yields of a scan: about a millisecond of work. */
@@ -110,7 +111,7 @@ export class ResourceIndexData {
   readonly tree = new CountedTree<SortKey, IndexedResource>(compareKeys, keyOf)
   heard = new RecencyLog<IndexedResource>()
   readonly never = new RecencyLog<IndexedResource>()
-  readonly byRank = [0, 0, 0, 0]
+  readonly byRank = statusOrder.map(() => 0)
   readonly byClient = new Map<string, Array<number>>()
   /** Scans (searches, filtered walks) running now: they share one slice per turn (`sliceFor`). */
   scans = 0
@@ -293,7 +294,7 @@ const statusCursor = (entry: IndexedResource): ResourceCursor => ({ sort: "statu
 const statusSearch = (data: ResourceIndexData, query: ResourceQuery) =>
   Effect.gen(function*() {
     const matches = makeMatcher(query.words)
-    const byRank = [0, 0, 0, 0]
+    const byRank = statusOrder.map(() => 0)
     const items: Array<IndexedResource> = []
     let total = 0
     let hasMore = false

@@ -7,7 +7,7 @@ import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { viewOf } from "./resourceView.ts"
 import { jsonArrayInSlices } from "./jsonAnswers.ts"
 
-/** `X-Status-Counts`: `stale=1, not_registered=0, paused=2, alive=40` (problems first). */
+/** `X-Status-Counts`: `stale=1, not_registered=0, paused=2, alive=40, client_removed=0` (problems first). */
 export const statusCountsHeader = (counts: StatusCounts) => statusOrder.map((status) => `${status}=${counts[status]}`).join(", ")
 
 const totalOf = (counts: StatusCounts) => statusOrder.reduce((sum, status) => sum + counts[status], 0)

@@ -1,7 +1,8 @@
 import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
 
 /**
- * The order of the resource list: problems first (stale, not registered, paused, then alive),
+ * The order of the resource list: problems first (stale, not registered, paused, then alive, then
+ * resources of a client removed from the configuration),
  * then client, then resource in natural order; or by last heartbeat, newest first
  * (`-lastSeen`) or oldest first (`lastSeen`; never heard counts as oldest).
  */
@@ -9,8 +10,8 @@ export const resourceSorts = ["status", "-lastSeen", "lastSeen"] as const
 export type ResourceSort = (typeof resourceSorts)[number]
 
 /** Statuses in the list's order: problems first. */
-export const statusOrder: ReadonlyArray<ResourceStatus> = ["stale", "not_registered", "paused", "alive"]
-export const statusRank: Readonly<Record<ResourceStatus, number>> = { stale: 0, not_registered: 1, paused: 2, alive: 3 }
+export const statusOrder: ReadonlyArray<ResourceStatus> = ["stale", "not_registered", "paused", "alive", "client_removed"]
+export const statusRank: Readonly<Record<ResourceStatus, number>> = { stale: 0, not_registered: 1, paused: 2, alive: 3, client_removed: 4 }
 
 /**
  * Where a page starts: after an item of an earlier page (`cursor`, stable while the list

@@ -19,7 +19,7 @@ function showError(error) {
 const clearError = () => ($("#error").hidden = true)
 
 // --- Counts at the top and the client list (GET /api/summary: costs the clients, not the fleet).
-let summary = { total: 0, counts: { stale: 0, not_registered: 0, paused: 0, alive: 0 }, clients: [] }
+let summary = { total: 0, counts: { stale: 0, not_registered: 0, paused: 0, alive: 0, client_removed: 0 }, clients: [] }
 let filteredTotal = 0
 
 function showTotals() {

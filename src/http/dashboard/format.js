@@ -1,7 +1,7 @@
 // Small helpers shared by the page's parts. Text always goes in through textContent (or
 // attributes set by the DOM): nothing the receiver sends is ever parsed as HTML.
 
-export const statuses = ["stale", "not_registered", "paused", "alive"]
+export const statuses = ["stale", "not_registered", "paused", "alive", "client_removed"]
 export const statusLabel = (status) => status.replace("_", " ")
 
 /** `3 min 4 s`, `2 h 5 min`, ... */
@@ -32,7 +32,7 @@ export const since = (iso, now) => (iso ? `${human(now - Date.parse(iso))} ago` 
 
 /** The deadline column: "in 40 s", "overdue 3 min", or a dash. */
 export function deadlineText(view, now) {
-  if (!view.deadline || view.status === "paused") return { text: "–", overdue: false }
+  if (!view.deadline || view.status === "paused" || view.status === "client_removed") return { text: "–", overdue: false }
   const left = Date.parse(view.deadline) - now
   return left <= 0 ? { text: `overdue ${human(-left)}`, overdue: true } : { text: `in ${human(left)}`, overdue: false }
 }
