@@ -83,7 +83,7 @@ describe("status API over real HTTP (daemon process)", () => {
       .toEqual(["steady.example.com"])
     const bad = await get("/api/resources?status=dead")
     expect(bad.status).toBe(400)
-    expect(await bad.json()).toEqual({ error: 'status must be one of alive, stale, not_registered, paused (or several, separated by commas), got "dead"' })
+    expect(await bad.json()).toEqual({ error: 'status must be one of alive, stale, not_registered, paused, client_removed (or several, separated by commas), got "dead"' })
   })
 
   it("shows one resource with its last payload and recent events", async () => {

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
 import { makePrometheus } from "../src/http/metrics.ts"
+import { layerResourceIndex } from "../src/http/ResourceIndex.ts"
 import { statusOf } from "../src/monitor/resourceStatus.ts"
 import { HeartbeatRouter } from "../src/routing/HeartbeatRouter.ts"
 import { StatePersistence } from "../src/store/StatePersistence.ts"
@@ -45,6 +46,7 @@ describe("a client removed by a reload (issue 13.3): kept without alerts, restor
       yield* keepHost1(130, 2000)
       assert.deepStrictEqual(aboutB(yield* takeSent), [])
       assert.strictEqual(status(2000), "client_removed")
+      // The resource index (the dashboard's counts) keeps the status gauge.
       assert.include(yield* makePrometheus(), `heartbeat_mesh_resources{status="client_removed"} 1`)
 
       // Re-added: everything it knew is back; it has been silent since t = 10, so it is stale now.
@@ -67,7 +69,7 @@ describe("a client removed by a reload (issue 13.3): kept without alerts, restor
       yield* StatePersistence.use((persistence) => persistence.flush)
       const rows = yield* StateStore.use((store) => store.loadAll)
       assert.isFalse(rows.some((row) => row.resource === "b1.example.com"))
-    }).pipe(Effect.provide(receiverLayer(withClient2))))
+    }).pipe(Effect.provide(layerResourceIndex.pipe(Layer.provideMerge(receiverLayer(withClient2))))))
 
   it.effect("kept across a restart: the store records since when its client is removed", () =>
     Effect.gen(function*() {

@@ -13,10 +13,9 @@ import {
   sameProfile
 } from "../monitor/ResourceProfile.ts"
 import { deregister, neverHeard, rareCheck, type ResourceState, setPaused, type Transition, retentionIsOver } from "../monitor/resourceRules.ts"
-import { type ResourceStatus, resourceStatuses, statusOf } from "../monitor/resourceStatus.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
-import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
+import { liveCounter } from "../support/liveMetrics.ts"
 import { ActorRegistry } from "./ActorRegistry.ts"
 import { DeadlineQueue } from "./DeadlineQueue.ts"
 import { type ActorEnvironment, ActorProbe, ResourceActor, runActor } from "./ResourceActor.ts"

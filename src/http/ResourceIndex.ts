@@ -200,12 +200,13 @@ export class ResourceIndexData {
     this.byRank[entry.rank]! += delta
     let client = this.byClient.get(entry.client)
     if (client === undefined) {
-      client = [0, 0, 0, 0, 0]
+      // One count per status rank, then the client's total.
+      client = statusOrder.map(() => 0).concat(0)
       this.byClient.set(entry.client, client)
     }
     client[entry.rank]! += delta
-    client[4]! += delta
-    if (client[4] === 0) this.byClient.delete(entry.client)
+    client[statusOrder.length]! += delta
+    if (client[statusOrder.length] === 0) this.byClient.delete(entry.client)
   }
 
   /**
@@ -230,7 +231,7 @@ export class ResourceIndexData {
   }
 
   clientCounts(client: string): StatusCounts {
-    return countsOf(this.byClient.get(client) ?? [0, 0, 0, 0])
+    return countsOf(this.byClient.get(client) ?? statusOrder.map(() => 0))
   }
 
   clients(): ReadonlyArray<string> {
@@ -353,7 +354,7 @@ const recencyPage = (data: ResourceIndexData, query: ResourceQuery, sort: "-last
     const searching = query.words.length > 0
     const filtered = searching || query.statuses !== undefined || query.client !== undefined
     const matches = makeMatcher(query.words)
-    const byRank = [0, 0, 0, 0]
+    const byRank = statusOrder.map(() => 0)
     const items: Array<IndexedResource> = []
     let total = 0
     let hasMore = false
