@@ -9,7 +9,7 @@ export default defineConfig({
     pool: "forks",
     // Most suites wait on real processes, sockets and timers rather than compute: on a 2-core machine
     // vitest's default (cores - 1 = one file at a time) left the CPU idle half the run.
-    maxWorkers: 4,
+    maxWorkers: 2,
     sequence: { concurrent: false }
   }
 })

@@ -84,7 +84,7 @@ http:
     expect(shown).toMatchObject({ file: path, kind: "receiver", valid: true })
     expect(shown.config.clients).toMatchObject([{ name: "Alpha", token: "<masked>", timeoutMinutes: 2 }])
     expect(shown.config.http).toEqual({ host: "127.0.0.1", port: 50004, adminToken: "<masked>" })
-    expect(shown.config.timing).toEqual({ checkIntervalMs: 60_000, jitterMs: 60_000, graceMs: 70_000, rareCheckIntervalMs: 1_800_000 })
+    expect(shown.config.timing).toEqual({ checkIntervalMs: 60_000, jitterMs: 60_000, graceMs: 70_000, rareCheckIntervalMs: 1_800_000, removedClientRetentionMs: 604_800_000 })
   })
 
   it("recognises a sender.yaml by its receivers", async () => {

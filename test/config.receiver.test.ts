@@ -92,7 +92,8 @@ describe("receiver.yaml accepted", () => {
       checkIntervalMs: 60_000,
       jitterMs: 60_000,
       graceMs: 70_000,
-      rareCheckIntervalMs: 1_800_000
+      rareCheckIntervalMs: 1_800_000,
+      removedClientRetentionMs: 604_800_000
     })
     expect(config.notifyDevilryCmd).toBe("/opt/sysadmws/notify_devilry/notify_devilry.py")
     expect(config.notifyDevilrySleepMs).toBe(1000)
@@ -134,7 +135,7 @@ notifier: stdout
 clients:
   A: {token: a, timeout: 1}
 `)
-    expect(config.timing).toEqual({ checkIntervalMs: 5000, jitterMs: 0, graceMs: 0, rareCheckIntervalMs: 30_000 })
+    expect(config.timing).toEqual({ checkIntervalMs: 5000, jitterMs: 0, graceMs: 0, rareCheckIntervalMs: 30_000, removedClientRetentionMs: 604_800_000 })
     expect(config.notifyDevilrySleepMs).toBe(250)
     expect(config.notifyDevilryCmd).toBe("/usr/local/bin/notify")
     expect(config.queueThreshold).toBe(50)
