@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { ResourceSupervisor } from "../src/actors/ResourceSupervisor.ts"
 import { type IndexedResource, layerResourceIndex, ResourceIndex } from "../src/http/ResourceIndex.ts"
 import { encodeCursor, parseResourceQuery, type ResourceQuery, type ResourceQueryParams, statusOrder, statusRank } from "../src/http/resourceQuery.ts"
@@ -157,5 +157,24 @@ describe("resource index reads", () => {
       assert.deepStrictEqual(second.items.map((entry) => entry.key), wholeNow.slice(cut, cut + 500))
       assert.strictEqual(statusOrder[first.items[0]!.rank], "stale")
       assert.strictEqual(statusRank.stale, 0)
+    }).pipe(Effect.provide(layerResourceIndex.pipe(Layer.provideMerge(receiverLayer(yaml))))), { timeout: 120_000 })
+
+  it.effect("a search that yields while a resource changes status shows it once", () =>
+    Effect.gen(function*() {
+      yield* fleet
+      const index = yield* ResourceIndex
+      const supervisor = yield* ResourceSupervisor
+      // node75: a Web resource paused by the fleet. Its alive place (client Web) is after the first
+      // slice of the alive rank, so a walk that has passed the paused rank meets it again there.
+      const name = "node75.us.example.com"
+      assert.strictEqual(index.data.byKey.get([...index.data.byKey.keys()].find((key) => key.endsWith(name))!)!.status, "paused")
+      const search = yield* Effect.forkChild(index.read(query({ q: name })))
+      // The search runs up to its first yield (paused rank walked, first alive slice), then this.
+      yield* Effect.yieldNow
+      supervisor.setPaused("Web", name, false)
+      yield* send("web-token", name)
+      const page = yield* Fiber.join(search)
+      assert.deepStrictEqual(page.items.map((entry) => `${entry.name} ${entry.status}`), [`${name} alive`])
+      assert.strictEqual(page.total, 1)
     }).pipe(Effect.provide(layerResourceIndex.pipe(Layer.provideMerge(receiverLayer(yaml))))), { timeout: 120_000 })
 })

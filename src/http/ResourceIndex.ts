@@ -297,6 +297,7 @@ const statusSearch = (data: ResourceIndexData, query: ResourceQuery) =>
     const matches = makeMatcher(query.words)
     const byRank = statusOrder.map(() => 0)
     const items: Array<IndexedResource> = []
+    const taken = new Set<IndexedResource>()
     let total = 0
     let hasMore = false
     const cursor = query.cursor?.sort === "status" ? { rank: query.cursor.rank, client: query.cursor.client, name: query.cursor.resource } : undefined
@@ -315,12 +316,16 @@ const statusSearch = (data: ResourceIndexData, query: ResourceQuery) =>
           position++
           lastEntry = entry
           if (!matches(entry)) return true
+          // Met again under its new rank: it changed status while this walk yielded.
+          if (taken.has(entry)) return true
           byRank[rank]!++
           if (!selected) return true
           total++
           if (cursor !== undefined ? compareKeys(entry, cursor) <= 0 : total <= query.offset) return true
-          if (items.length < query.limit) items.push(entry)
-          else hasMore = true
+          if (items.length < query.limit) {
+            items.push(entry)
+            taken.add(entry)
+          } else hasMore = true
           return true
         })
         // A copy: the entry's rank may change while this walk yields.
@@ -356,6 +361,7 @@ const recencyPage = (data: ResourceIndexData, query: ResourceQuery, sort: "-last
     const matches = makeMatcher(query.words)
     const byRank = statusOrder.map(() => 0)
     const items: Array<IndexedResource> = []
+    const taken = new Set<IndexedResource>()
     let total = 0
     let hasMore = false
     let skip = query.offset
@@ -391,6 +397,8 @@ const recencyPage = (data: ResourceIndexData, query: ResourceQuery, sort: "-last
           }
           seen++
           after = entry.logSeq
+          // Met again at the newest end: it was heard while this walk yielded.
+          if (taken.has(entry)) return true
           if (filtered) {
             if (query.client !== undefined && entry.client !== query.client) return true
             if (!matches(entry)) return true
@@ -406,6 +414,7 @@ const recencyPage = (data: ResourceIndexData, query: ResourceQuery, sort: "-last
           }
           if (items.length < query.limit) {
             items.push(entry)
+            taken.add(entry)
             return true
           }
           hasMore = true
