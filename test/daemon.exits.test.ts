@@ -132,7 +132,10 @@ describe("bad rows in state.db (issue 13.5, 13.2): each skipped or repaired with
       `('Client1', 'garbage-time.example.com', 'yesterday', 'garbage', NULL, '{"uptime":2}', 'alive', 0)`,
       `('Client1', 'far-future.example.com', ${now - 5000}, 1e300, NULL, NULL, 'alive', 0)`,
       `('Client1', 'bad-payload.example.com', ${now - 5000}, ${now - 1000}, NULL, '{not json', 'alive', 0)`,
-      `('Client1', 'list-payload.example.com', ${now - 5000}, ${now - 1000}, NULL, '[1,2]', 'alive', 0)`
+      `('Client1', 'list-payload.example.com', ${now - 5000}, ${now - 1000}, NULL, '[1,2]', 'alive', 0)`,
+      // Names from before they were checked on the wire (issue 13.8): a bidi override, a newline.
+      `('Client1', 'invoice' || char(8238) || 'fdp.exe', ${now - 5000}, ${now - 1000}, NULL, NULL, 'alive', 0)`,
+      `('Client' || char(10) || '1', 'newline-client.example.com', ${now - 5000}, ${now - 1000}, NULL, NULL, 'alive', 0)`
     ])
     daemon = await startDaemon(workspace)
     const stderr = daemon.stderr()
@@ -141,6 +144,8 @@ describe("bad rows in state.db (issue 13.5, 13.2): each skipped or repaired with
     const warned = (line: string) => expect(stderr).toContain(line)
     warned(String.raw`row="client=a blob of 2 bytes resource=\"blob-client.example.com\": client is a blob of 2 bytes, expected a name; row skipped, the others are restored"`)
     warned(String.raw`row="client=\"Client1\" resource=\"\": resource is \"\", expected a name; row skipped, the others are restored"`)
+    warned(String.raw`row="client=\"Client1\" resource=\"invoice\\u202efdp.exe\": resource contains a control or bidi-override character (U+0000-001F, U+007F, U+202A-202E, U+2066-2069); row skipped, the others are restored"`)
+    warned(String.raw`row="client=\"Client\\n1\" resource=\"newline-client.example.com\": client contains a control or bidi-override character (U+0000-001F, U+007F, U+202A-202E, U+2066-2069); row skipped, the others are restored"`)
     warned(String.raw`row="client=\"Client1\" resource=\"bad-payload.example.com\": payload \"{not json\" is not JSON: left out"`)
     warned(String.raw`row="client=\"Client1\" resource=\"list-payload.example.com\": payload \"[1,2]\" is not a JSON object: left out"`)
     warned(`repair="Client1/huge-timeout.example.com: timeout_override_minutes 1000000000000 is outside 1/60 to 525600: dropped, the client's timeout applies"`)
@@ -150,7 +155,7 @@ describe("bad rows in state.db (issue 13.5, 13.2): each skipped or repaired with
     daemon = undefined
 
     // The repairs were written back: the next start restores the same six rows and repairs nothing;
-    // the two rows that cannot name a resource are kept in the file, untouched, and skipped again.
+    // the four rows that cannot name a resource are kept in the file, untouched, and skipped again.
     const db = new DatabaseSync(join(workspace.stateDir, "state.db"), { readOnly: true })
     const rows = db.prepare("SELECT resource, timeout_override_minutes AS timeout, last_seen_ms AS last FROM resources ORDER BY resource").all() as Array<{ resource: string; timeout: number | null; last: number }>
     db.close()
@@ -162,7 +167,9 @@ describe("bad rows in state.db (issue 13.5, 13.2): each skipped or repaired with
       "garbage-time.example.com",
       "good.example.com",
       "huge-timeout.example.com",
-      "list-payload.example.com"
+      "invoice\u202efdp.exe",
+      "list-payload.example.com",
+      "newline-client.example.com"
     ])
     expect(rows.find((r) => r.resource === "huge-timeout.example.com")?.timeout).toBeNull()
     expect(rows.find((r) => r.resource === "far-future.example.com")!.last).toBeLessThan(now + 60_000)
@@ -170,6 +177,6 @@ describe("bad rows in state.db (issue 13.5, 13.2): each skipped or repaired with
     expect(daemon.stderr()).toMatch(/msg="state restored" .*resources=6/)
     expect(daemon.stderr()).not.toContain("stored resource repaired")
     expect(daemon.stderr()).not.toContain("left out")
-    expect(daemon.stderr().match(/row skipped, the others are restored/g)).toHaveLength(2)
+    expect(daemon.stderr().match(/row skipped, the others are restored/g)).toHaveLength(4)
   })
 })

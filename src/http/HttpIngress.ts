@@ -4,6 +4,7 @@ import type { HttpIngressSettings } from "../config/receiverIngress.ts"
 import { layerNodeServer } from "./nodeServer.ts"
 import { longNames } from "./StatusHttp.ts"
 import { layerPingRoutes } from "./PingIngress.ts"
+import { layerRequestBounds } from "./requestBounds.ts"
 
 /**
  * The HTTP ping routes' own server (issue 19), when `http.ingress_listen` is set: pings only, so it
@@ -13,7 +14,7 @@ import { layerPingRoutes } from "./PingIngress.ts"
 export const layerPingServer = (ingress: HttpIngressSettings & { readonly ingressListen: { host: string; port: number } }) =>
   // A router of its own: `routerConfig` makes serve build a new router layer instead of the one the
   // API's server memoized (which would serve the whole API here too).
-  HttpRouter.serve(layerPingRoutes, { disableLogger: true, disableListenLog: true, routerConfig: longNames }).pipe(
+  HttpRouter.serve(Layer.merge(layerPingRoutes, layerRequestBounds("ingress")), { disableLogger: true, disableListenLog: true, routerConfig: longNames }).pipe(
     Layer.provide(layerNodeServer("ingress", { ...ingress.ingressListen, tlsCert: ingress.tlsCert, tlsKey: ingress.tlsKey }))
   )
 

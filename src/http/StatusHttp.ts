@@ -23,6 +23,7 @@ import { BadRequest, Forbidden, NotFound, NotReady, StatusApi, Unauthorized } fr
 import { readinessProblems } from "./readiness.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
 import { Outbox } from "../notify/Outbox.ts"
+import { layerRequestBounds, makeSseAdmission } from "./requestBounds.ts"
 
 const digest = (token: string) => createHash("sha256").update(token).digest()
 
@@ -187,6 +188,7 @@ const layerPlainRoutes = (settings: HttpSettings) =>
       const access = makeAccess(settings)
       const prometheus = makePrometheus()
       yield* processMetrics
+      const admitSse = yield* makeSseAdmission(() => feed.subscribers() - feedSockets.clients())
       const readable = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
         Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
           access.mayRead(request.headers["authorization"]) ? handler : Effect.succeed(jsonError(401, access.readMessage)))
@@ -198,14 +200,14 @@ const layerPlainRoutes = (settings: HttpSettings) =>
       // The same feed over WebSocket, with subscribe filters (FeedSocket.ts).
       yield* router.add("GET", "/api/feed/ws", readable(feedSockets.handle))
       // ?heartbeats=0: status changes without routine heartbeats (LiveFeed.ts, FeedFilter.heartbeats).
-      yield* router.add("GET", "/api/feed", readable(
+      yield* router.add("GET", "/api/feed", readable(admitSse(
         Effect.map(HttpServerRequest.HttpServerRequest, (request) => HttpServerResponse.stream(Stream.unwrap(feed.subscribe({
           heartbeats: new URL(request.url, "http://feed").searchParams.get("heartbeats") !== "0"
         })), {
           contentType: "text/event-stream",
           headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
         }))
-      ))
+      )))
 
     })
   )
@@ -238,7 +240,7 @@ export const layerStatusHttp = <E, R>(
   tls: { readonly tlsCert: string | undefined; readonly tlsKey: string | undefined },
   extraRoutes: Layer.Layer<never, E, R>
 ) =>
-  HttpRouter.serve(Layer.merge(layerStatusRoutes(settings), extraRoutes), {
+  HttpRouter.serve(Layer.mergeAll(layerStatusRoutes(settings), extraRoutes, layerRequestBounds("api")), {
     disableLogger: true,
     disableListenLog: true,
     routerConfig: longNames

@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { existsSync, renameSync } from "node:fs"
 import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { liveCounter } from "../support/liveMetrics.ts"
+import { describeNameProblem, nameProblem, printableName } from "../domain/Names.ts"
 import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
 import {
   nothingSkipped,
@@ -171,19 +172,26 @@ const moveAside = (path: string): string => {
   return aside
 }
 
-/** A stored value as a log line may show it: type and a short, escaped excerpt. */
+/** A stored value as a log line may show it: type and a short, escaped excerpt (bidi and control characters as \uXXXX). */
 const excerpt = (value: unknown): string =>
   value === null
     ? "NULL"
     : value instanceof Uint8Array
     ? `a blob of ${value.byteLength} bytes`
-    : JSON.stringify(typeof value === "bigint" ? String(value) : value).slice(0, 80)
+    : printableName(JSON.stringify(typeof value === "bigint" ? String(value) : value).slice(0, 80))
 
-/** A name column: non-empty text. */
+/**
+ * A name column: text that is a usable name (`nameProblem`, issue 13.8). A row written before names
+ * were checked on the wire may hold a control or bidi-override character: such a row is skipped, so
+ * it never reaches the dashboard or the files. (A lone surrogate was stored as U+FFFD, a valid
+ * character: those rows cannot be told apart and are restored.)
+ */
 const nameColumn = (row: Record<string, unknown>, column: "client" | "resource"): string => {
   const value = row[column]
-  if (typeof value === "string" && value.length > 0) return value
-  throw new Error(`${column} is ${excerpt(value)}, expected a name`)
+  if (typeof value !== "string" || value.length === 0) throw new Error(`${column} is ${excerpt(value)}, expected a name`)
+  const problem = nameProblem(value)
+  if (problem !== undefined) throw new Error(`${column} ${describeNameProblem(problem)}`)
+  return value
 }
 
 /** A number column; NULL is absent. Anything else reads as NaN, which the restore repairs. */
