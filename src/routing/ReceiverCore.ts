@@ -7,7 +7,7 @@ import { ResourceChanges } from "../changes/ResourceChanges.ts"
 import { layerNotificationJournal, type NotificationJournal } from "../notify/NotificationJournal.ts"
 import { type ChannelBuildOptions, layerChannels } from "../notify/channels.ts"
 import { layerOutbox } from "../notify/Outbox.ts"
-import { layerStatePersistence } from "../store/StatePersistence.ts"
+import { layerStatePersistence, stateFlushIntervalMs } from "../store/StatePersistence.ts"
 import { layerHeartbeatRouter } from "./HeartbeatRouter.ts"
 
 /**
@@ -35,7 +35,7 @@ export const layerReceiverCoreListening = <A, E>(
   Layer.mergeAll(layerHeartbeatRouter(config), layerReceiverMonitor(config.timing)).pipe(
     Layer.provideMerge(layerResourceSupervisor(config)),
     Layer.provideMerge(Layer.merge(listeners, layerChangeMetrics)),
-    Layer.provideMerge(layerStatePersistence({ flushIntervalMs: 1000 })),
+    Layer.provideMerge(layerStatePersistence({ flushIntervalMs: stateFlushIntervalMs })),
     Layer.provideMerge(layerOutbox({ receiver: config.receiver, drainOnCloseMs: 10_000 })),
     Layer.provideMerge(layerChannels(config, channels)),
     Layer.provideMerge(layerNotificationJournal()),
