@@ -21,6 +21,8 @@ const parsed = parseReceiverConfig(`
 enabled: true
 notify_devilry_sleep: 0
 queue_threshold: 10000000
+new_resources_per_minute: 10000000
+max_resources_per_client: 10000000
 grace_period: 86400
 clients:
   Scale:

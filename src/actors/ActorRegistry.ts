@@ -13,6 +13,11 @@ export class ActorRegistry {
     return this.count
   }
 
+  /** How many resources `client` has. */
+  sizeOf(client: string): number {
+    return this.byClient.get(client)?.size ?? 0
+  }
+
   get(client: string, resource: string): ResourceActor | undefined {
     return this.byClient.get(client)?.get(resource)
   }

@@ -53,6 +53,8 @@ export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   readonly find: (client: string, resource: string) => ResourceActor | undefined
   readonly actors: () => IterableIterator<ResourceActor>
   readonly size: () => number
+  /** How many resources one client has (heard, configured or kept). */
+  readonly sizeOf: (client: string) => number
   readonly restarts: () => number
 }>()("heartbeat-mesh/actors/ResourceSupervisor") {}
 
@@ -371,6 +373,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         find: (client, resource) => actors.get(client, resource),
         actors: () => actors.values(),
         size: () => actors.size,
+        sizeOf: (client) => actors.sizeOf(client),
         restarts: () => restarts
       })
     })

@@ -11,6 +11,7 @@ import { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
 import { parseYaml } from "./yamlDocument.ts"
 import { parseListen } from "./listen.ts"
 import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThresholds.ts"
+import { type ResourceLimits, resourceLimitFields, resourceLimitsFrom } from "./resourceLimits.ts"
 import { ingressKeys, parseReceiverIngress, type ReceiverIngress, withMaxRuntimes } from "./receiverIngress.ts"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
@@ -79,6 +80,8 @@ export interface ReceiverConfig {
   readonly thresholds?: ReceiverThresholds | undefined
   /** `udp:`, `curve:`, the HTTP ingress and TLS, pinned CURVE keys, `max_runtime` (issue 19); absent: none. */
   readonly ingress?: ReceiverIngress | undefined
+  /** `new_resources_per_minute`, `max_resources_per_client` (resourceLimits.ts); absent: the defaults. */
+  readonly resourceLimits?: ResourceLimits | undefined
 }
 
 const SeverityName = Severity.annotate(expected("expected a severity name, e.g. critical, major, minor or warning"))
@@ -127,6 +130,7 @@ const ReceiverYaml = Schema.Struct({
   grace_period: Schema.optionalKey(seconds("non-negative", oneYearSeconds)),
   rare_check_interval: Schema.optionalKey(seconds("positive", oneYearSeconds)),
   removed_client_retention: Schema.optionalKey(seconds("non-negative", oneYearSeconds)),
+  ...resourceLimitFields,
   receiver_name: Schema.optionalKey(Text("a non-empty string")),
   state_dir: Schema.optionalKey(Text("a folder path")),
   http: Schema.optionalKey(HttpEntry),
@@ -307,6 +311,7 @@ const toConfig = (
     notifyDevilrySleepMs: ms(yaml.notify_devilry_sleep, 1000),
     notifyDevilryTimeoutMs: ms(yaml.notify_devilry_timeout, 30_000),
     queueThreshold: yaml.queue_threshold ?? 1000,
+    resourceLimits: resourceLimitsFrom(yaml),
     clients,
     stateDir: yaml.state_dir,
     http: yaml.http === undefined ? undefined : httpSettings(yaml.http ?? {}),

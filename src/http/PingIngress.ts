@@ -129,6 +129,9 @@ export const layerPingIngress = Layer.effect(
       if (outcome === "unknown_token") {
         return yield* rejected("unknown_token", nowMs, 401, "unknown token", { resource: heartbeat.resource.slice(0, 120) })
       }
+      if (outcome === "new_resource_limit") {
+        return yield* rejected("new_resource_limit", nowMs, 429, "this client may not add more resources now", { resource: heartbeat.resource.slice(0, 120) })
+      }
       stats.accepted++
       for (const reason of interpreted.repairs) {
         const skipped = stats.repair(reason, nowMs)

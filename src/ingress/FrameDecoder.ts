@@ -13,7 +13,9 @@ export const rejectReasons = [
   "forbidden_character",
   "payload_too_deep",
   "payload_too_large",
-  "unknown_token"
+  "unknown_token",
+  // A valid token, but a new resource past its client's limits (routing/NewResourceLimit.ts).
+  "new_resource_limit"
 ] as const
 export type RejectReason = (typeof rejectReasons)[number]
 

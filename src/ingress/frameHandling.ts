@@ -52,7 +52,7 @@ export const makeFrameHandler = (options: {
     if (outcome === "accepted") stats.accepted++
     else if (outcome === "deregistered") stats.deregistered++
     else {
-      rejected("unknown_token", nowMs, { resource: decoded.heartbeat.resource.slice(0, 120) })
+      rejected(outcome, nowMs, { resource: decoded.heartbeat.resource.slice(0, 120) })
       return { outcome, ack: decoded.ack }
     }
     if (decoded.repairs.length > 0) repaired(decoded.repairs, nowMs, decoded.heartbeat.resource)

@@ -5,8 +5,12 @@ import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import { TokenIndex } from "./TokenIndex.ts"
 import { currentMonotonicMillis } from "../support/monotonicTime.ts"
 import type { RunSignal } from "../monitor/runRules.ts"
+import { defaultResourceLimits } from "../config/resourceLimits.ts"
+import { liveCounter } from "../support/liveMetrics.ts"
+import { NewResourceLimiter } from "./NewResourceLimit.ts"
 
-export type IngestOutcome = "accepted" | "deregistered" | "unknown_token"
+/** What became of a heartbeat: taken, or refused for its token or for a per-client limit on new resources. */
+export type IngestOutcome = "accepted" | "deregistered" | "unknown_token" | "new_resource_limit"
 
 /**
  * The receiver's front door for validated heartbeats: authenticates the token, then hands the
@@ -32,6 +36,14 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
       const supervisor = yield* ResourceSupervisor
       let config = initial
       let tokens = new TokenIndex(initial.clients)
+      const newResources = new NewResourceLimiter(initial.resourceLimits ?? defaultResourceLimits)
+      yield* liveCounter("new_resources_refused_total", "Heartbeats refused because they named a new resource past a per-client limit", () => newResources.refusedRate, { limit: "rate" })
+      yield* liveCounter("new_resources_refused_total", "Heartbeats refused because they named a new resource past a per-client limit", () => newResources.refusedCap, { limit: "cap" })
+
+      /** A name the receiver does not know yet pays its client's new-resource limits; a known one never does. */
+      const mayAdd = (client: ClientConfig, resource: string, nowMs: number): boolean =>
+        supervisor.find(client.name, resource) !== undefined ||
+        newResources.admit(client.name, supervisor.sizeOf(client.name), nowMs) === "admitted"
 
       const accept = (heartbeat: WireHeartbeat, nowMs: number): IngestOutcome => {
         const client = tokens.lookup(heartbeat.token, heartbeat.tokenIsNumber === true)
@@ -40,6 +52,7 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
           supervisor.deregister(client, heartbeat.resource, nowMs)
           return "deregistered"
         }
+        if (!mayAdd(client, heartbeat.resource, nowMs)) return "new_resource_limit"
         supervisor.deliver(client, factsOf(heartbeat), nowMs)
         return "accepted"
       }
@@ -50,6 +63,7 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
         acceptSignal: (token, resource, signal, nowMs) => {
           const client = tokens.lookup(token)
           if (client === undefined) return "unknown_token"
+          if (!mayAdd(client, resource, nowMs)) return "new_resource_limit"
           supervisor.signal(client, resource, signal, nowMs)
           return "accepted"
         },
@@ -65,6 +79,7 @@ export const layerHeartbeatRouter = (initial: ReceiverConfig) =>
           // Timing and identity are fixed for the life of the process; clients and resources follow the file.
           config = { ...next, timing: initial.timing, receiver: initial.receiver }
           tokens = new TokenIndex(next.clients)
+          newResources.setLimits(next.resourceLimits ?? defaultResourceLimits)
           supervisor.applyConfig(config)
         },
         config: () => config
