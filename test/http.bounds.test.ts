@@ -101,8 +101,8 @@ clients:
     const admin = { authorization: `Bearer ${adminToken}` }
     const answers: ReadonlyArray<readonly [string, Promise<Answer>, number]> = [
       ["dashboard", fetchRaw(`${api}/`), 200],
-      ["script", fetchRaw(`${api}/app.js`), 200],
-      ["style", fetchRaw(`${api}/style.css`), 200],
+      ["script", fetchRaw(`${api}/assets/app.js`), 200],
+      ["style", fetchRaw(`${api}/assets/style.css`), 200],
       ["healthz", fetchRaw(`${api}/healthz`), 200],
       ["readyz", fetchRaw(`${api}/readyz`), 200],
       ["metrics", fetchRaw(`${api}/metrics`), 200],

@@ -45,7 +45,7 @@ describe("per-client limits on new resources (issue 13)", () => {
     const parse = (extra: string) => parseReceiverConfig(`enabled: true\n${extra}clients:\n  Web:\n    token: t\n    timeout: 1\n`, "receiver.yaml")
     const defaults = parse("")
     expect(Result.isSuccess(defaults) && defaults.success.resourceLimits).toEqual(defaultResourceLimits)
-    expect(defaultResourceLimits).toEqual({ newPerMinute: 10_000, maxPerClient: 100_000 })
+    expect(defaultResourceLimits).toEqual({ newPerMinute: 100_000, maxPerClient: 1_000_000 })
     const set = parse("new_resources_per_minute: 50\nmax_resources_per_client: 2000\n")
     expect(Result.isSuccess(set) && set.success.resourceLimits).toEqual({ newPerMinute: 50, maxPerClient: 2000 })
     const problems = (extra: string) => {
