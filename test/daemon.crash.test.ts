@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitForAsync } from "./support/daemonProcess.ts"
-import { httpRequest, parsePrometheus } from "./support/ingressClients.ts"
+import { pushTo, type RunningDaemon, startDaemon, waitForAsync } from "./support/daemonProcess.ts"
+import { httpRequest } from "./support/ingressClients.ts"
+import { startWithApi } from "./support/apiDaemon.ts"
 
 const token = "crash-token-0123456789"
 const fleet = Array.from({ length: 50 }, (_, i) => `host${i}.example.com`)
@@ -26,20 +27,10 @@ const storedSeqs = (stateDir: string) => {
 
 describe("SIGKILL mid-traffic (issue 13: at most the last second is lost)", () => {
   it("everything the receiver knew before its last completed flush is on disk after kill -9, and restored", async () => {
-    const apiPort = await freePort()
-    const api = `http://127.0.0.1:${apiPort}`
-    const workspace = makeWorkspace(`
-enabled: true
-notify_devilry_sleep: 0
-http:
-  listen: "127.0.0.1:${apiPort}"
-clients:
-  Client1:
-    token: ${token}
-    timeout: 10
-`)
-    daemon = await startDaemon(workspace, ["--notifier", "stdout"])
-    const metric = async (name: string) => parsePrometheus((await httpRequest(`${api}/metrics`)).body).get(name) ?? 0
+    const started = await startWithApi(token)
+    const { api, workspace } = started
+    daemon = started.daemon
+    const metric = async (name: string) => (await started.metrics()).get(name) ?? 0
 
     // Traffic that does not stop: the fleet round robin, every heartbeat one higher `seq`, and a
     // new host every 100 heartbeats (a stream of new resources, as a fleet being rolled out).

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitForAsync } from "./support/daemonProcess.ts"
-import { httpRequest, parsePrometheus } from "./support/ingressClients.ts"
+import { pushTo, waitForAsync } from "./support/daemonProcess.ts"
+import { httpRequest } from "./support/ingressClients.ts"
+import { startWithApi } from "./support/apiDaemon.ts"
 
 const token = "hostile-token-0123456789"
 
@@ -44,33 +45,17 @@ const storedRows = (stateDir: string) => {
 }
 
 describe("a valid heartbeat after any hostile frame is in state.db within the next flush (issue 13)", () => {
-  let daemon: RunningDaemon
-  let api: string
-  let workspace: ReturnType<typeof makeWorkspace>
-
+  let started: Awaited<ReturnType<typeof startWithApi>>
   beforeAll(async () => {
-    const apiPort = await freePort()
-    api = `http://127.0.0.1:${apiPort}`
-    workspace = makeWorkspace(`
-enabled: true
-notify_devilry_sleep: 0
-http:
-  listen: "127.0.0.1:${apiPort}"
-clients:
-  Client1:
-    token: ${token}
-    timeout: 10
-`)
-    daemon = await startDaemon(workspace, ["--notifier", "stdout"])
+    started = await startWithApi(token)
   })
   afterAll(async () => {
-    await daemon.stop("SIGKILL")
+    await started.daemon.stop("SIGKILL")
   })
-
-  const metrics = async () => parsePrometheus((await httpRequest(`${api}/metrics`)).body)
+  const metrics = () => started.metrics()
 
   it("each hostile frame, then a good heartbeat: every good one is stored by the first flush after it was accepted", async () => {
-    const push = pushTo(daemon.port)
+    const push = pushTo(started.daemon.port)
     const good = hostileFrames.map((_, i) => `good${i}.example.com`)
     for (const [i, [, frame]] of hostileFrames.entries()) {
       await push.send(frame)
@@ -84,7 +69,7 @@ clients:
       return (now.get("heartbeat_mesh_heartbeats_received_total") ?? 0) >= hostileFrames.length + good.length ? now : undefined
     })
     const flushesThen = accepted.get("heartbeat_mesh_state_flushes_total") ?? 0
-    const storedGood = () => new Set(storedRows(workspace.stateDir).map((row) => row.resource).filter((resource) => good.includes(resource)))
+    const storedGood = () => new Set(storedRows(started.workspace.stateDir).map((row) => row.resource).filter((resource) => good.includes(resource)))
     await waitForAsync("the next flush, or every good row", async () => {
       if (storedGood().size === good.length) return true
       return ((await metrics()).get("heartbeat_mesh_state_flushes_total") ?? 0) >= flushesThen + 2 ? true : undefined
@@ -102,15 +87,15 @@ clients:
   })
 
   it("the receiver still answers every route and says it is ready; nothing stored is unusable", async () => {
-    expect((await httpRequest(`${api}/readyz`)).status).toBe(200)
-    const list = await httpRequest(`${api}/api/resources`)
+    expect((await httpRequest(`${started.api}/readyz`)).status).toBe(200)
+    const list = await httpRequest(`${started.api}/api/resources`)
     expect(list.status).toBe(200)
     const resources = JSON.parse(list.body) as Array<{ resource: string; timeoutSeconds: number | null }>
     for (const { resource } of resources) {
-      expect((await httpRequest(`${api}/api/resources/Client1/${encodeURIComponent(resource)}`)).status).toBe(200)
+      expect((await httpRequest(`${started.api}/api/resources/Client1/${encodeURIComponent(resource)}`)).status).toBe(200)
     }
     // No name with a control, bidi or broken character reached the store.
-    for (const row of storedRows(workspace.stateDir)) {
+    for (const row of storedRows(started.workspace.stateDir)) {
       expect({ resource: row.resource, usable: row.resource.isWellFormed() && !/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069\ufffd]/.test(row.resource) })
         .toEqual({ resource: row.resource, usable: true })
     }

@@ -69,16 +69,23 @@ const recordingStore = (path: string, failing: ReadonlySet<number>) => {
 const persistenceOver = (store: Layer.Layer<StateStore, StateStoreError>) =>
   layerStatePersistence({ flushIntervalMs: 3_600_000 }).pipe(Layer.provideMerge(store), Layer.provideMerge(ResourceChanges.layer))
 
+/** `count` new resources heard at once, then one flush. */
+const flushedBurst = (count: number) =>
+  Effect.gen(function*() {
+    const changes = yield* ResourceChanges
+    const persistence = yield* StatePersistence
+    const burst = names(0, count)
+    for (const name of burst) firstHeartbeat(changes, name, 1000)
+    yield* persistence.flush
+    return { changes, persistence, burst }
+  })
+
 describe("state flushes in chunks (a burst of new resources)", () => {
   const path = freshPath()
   const recorded = recordingStore(path, new Set())
   it.effect(`a burst is written oldest first in transactions of at most ${flushChunkRows} rows`, () =>
     Effect.gen(function*() {
-      const changes = yield* ResourceChanges
-      const persistence = yield* StatePersistence
-      const burst = names(0, 2 * flushChunkRows + 500)
-      for (const name of burst) firstHeartbeat(changes, name, 1000)
-      yield* persistence.flush
+      const { changes, persistence, burst } = yield* flushedBurst(2 * flushChunkRows + 500)
       assert.deepStrictEqual(recorded.writes, [burst.slice(0, 1000), burst.slice(1000, 2000), burst.slice(2000)])
       assert.deepInclude(persistence.counters(), { flushes: 3, rowsWritten: 2500, failures: 0, pending: 0 })
       assert.deepStrictEqual(storedNames(path), burst)
@@ -88,11 +95,7 @@ describe("state flushes in chunks (a burst of new resources)", () => {
   const failing = recordingStore(failingPath, new Set([2]))
   it.effect("a store failure between chunks keeps what is left, oldest first, ahead of newer changes; nothing is lost", () =>
     Effect.gen(function*() {
-      const changes = yield* ResourceChanges
-      const persistence = yield* StatePersistence
-      const burst = names(0, 2 * flushChunkRows + 500)
-      for (const name of burst) firstHeartbeat(changes, name, 1000)
-      yield* persistence.flush
+      const { changes, persistence, burst } = yield* flushedBurst(2 * flushChunkRows + 500)
       // The first chunk is committed; the second failed and is kept with the third.
       assert.deepInclude(persistence.counters(), { flushes: 1, rowsWritten: 1000, failures: 1, pending: 1500 })
       assert.deepStrictEqual(storedNames(failingPath), burst.slice(0, 1000))
