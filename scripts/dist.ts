@@ -10,8 +10,9 @@
 // instead of xz (the tests use it; the contents are the same).
 import { spawnSync } from "node:child_process"
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { builtinModules } from "node:module"
 import { basename, dirname, join, resolve } from "node:path"
-import { build } from "esbuild"
+import { build, type Plugin } from "esbuild"
 
 const root = resolve(import.meta.dirname, "..")
 const argv = process.argv.slice(2)
@@ -39,6 +40,30 @@ const write = (path: string, text: string, mode = 0o644) => {
   chmodSync(path, mode)
 }
 
+/**
+ * Node's built-in modules and zeromq (a native addon, which stays an external package), loaded
+ * when the bundled module that imports them is first evaluated rather than all at the bundle's
+ * start. An ES module's imports of external modules are all loaded before any of its code runs, so
+ * a bundle would load node:crypto, node:child_process, zeromq and the others on every run, whether
+ * that run uses them or not. Each such import becomes a small CommonJS module that `require()`s
+ * it: esbuild evaluates that only with the code that imports it, which for the sender's lazily
+ * imported parts (the full command line, payload commands, plugins, CURVE, UDP, HTTP) is only when
+ * a run takes them.
+ */
+const lazyExternals: Plugin = {
+  name: "lazy-externals",
+  setup(build) {
+    const builtins = new Set(builtinModules)
+    const isExternal = (path: string) => path === "zeromq" || builtins.has(path.replace(/^node:/, ""))
+    build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      if (!isExternal(args.path)) return undefined
+      // The require() inside the stand-in module itself goes to Node.
+      return args.namespace === "lazy-external" ? { path: args.path, external: true } : { path: args.path, namespace: "lazy-external" }
+    })
+    build.onLoad({ filter: /.*/, namespace: "lazy-external" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: "js" }))
+  }
+}
+
 /** esbuild: one ES module for Node 24; zeromq (a native addon) stays an external package. */
 const bundle = async (entry: string, outfile: string) => {
   await build({
@@ -50,8 +75,8 @@ const bundle = async (entry: string, outfile: string) => {
     target: "node24",
     minify: true,
     legalComments: "none",
-    external: ["zeromq"],
-    // A few dependencies are CommonJS that require() Node's built-ins.
+    plugins: [lazyExternals],
+    // CommonJS inside the bundle (the lazy externals above, a few dependencies) require()s through this.
     banner: { js: 'import{createRequire as __hbmRequire}from"node:module";const require=__hbmRequire(import.meta.url);' },
     logLevel: "warning"
   })

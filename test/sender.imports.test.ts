@@ -6,7 +6,7 @@ import { join, resolve } from "node:path"
 
 const root = resolve(import.meta.dirname, "..")
 
-const modulesLoadedBy = (args: ReadonlyArray<string>) => {
+const modulesLoadedBy = (args: ReadonlyArray<string>, status = 0) => {
   const dir = mkdtempSync(join(tmpdir(), "hbm-imports-"))
   const trace = join(dir, "modules.txt")
   const run = spawnSync(join(root, "node_modules/.bin/node"), [
@@ -15,7 +15,7 @@ const modulesLoadedBy = (args: ReadonlyArray<string>) => {
     join(root, "src/bin/heartbeat-mesh.mjs"),
     ...args
   ], { env: { ...process.env, HBM_TRACE_IMPORTS: trace }, encoding: "utf8" })
-  expect(run.status, run.stderr).toBe(0)
+  expect(run.status, run.stderr).toBe(status)
   return readFileSync(trace, "utf8").split("\n")
 }
 
@@ -49,5 +49,21 @@ describe("the sender's import graph", () => {
     expect(ours).toContain("src/checks/thresholds.ts")
     expect(ours.filter((path) => /^src\/(receiver|actors|monitor|notify|ingress|files|daemon|http|store)\//.test(path))).toEqual([])
     expect(loaded.filter((url) => /\/http\/Http|\/http-api\/|NodeHttp|undici|\/sql\/|sqlite/i.test(url))).toEqual([])
+  })
+  it("the plain cron run (src/cli/plainSenderRun.ts): no command-line parser, and without payload commands no child-process code", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hbm-imports-"))
+    const config = join(dir, "sender.yaml")
+    writeFileSync(config, "enabled: true\ntmp_file_check: false\nreceivers:\n  127.0.0.1: {port: 1, token: t}\n")
+    const loaded = modulesLoadedBy(["sender", "--config", config])
+    expect(loaded).toContain(`file://${root}/src/cli/runPlainSender.ts`)
+    expect(loaded.filter((url) => /\/effect\/dist\/cli\/|\/src\/cli\/(main|runCli|senderCommand|flagHelp)\.ts$/.test(url))).toEqual([])
+    expect(loaded).toContain("node:fs/promises") // the trace sees built-in modules too
+    expect(loaded.filter((url) => /^node:(child_process|crypto)$|\/NodeChildProcessSpawner\.js$/.test(url))).toEqual([])
+  })
+
+  it("any other sender command line goes through the parser", () => {
+    const loaded = modulesLoadedBy(["sender", "--config", "/nonexistent/sender.yaml", "--dry-run"], 1)
+    expect(loaded).toContain(`file://${root}/src/cli/senderCommand.ts`)
+    expect(loaded).not.toContain(`file://${root}/src/cli/runPlainSender.ts`)
   })
 })

@@ -3,10 +3,10 @@ import * as Effect from "effect/Effect"
 import * as Flag from "effect/cli/Flag"
 import * as GlobalFlag from "effect/cli/GlobalFlag"
 import type * as LogLevel from "effect/LogLevel"
-import { layerCliLogging, type LogFormat, logFormats } from "./logging.ts"
+import { layerCliLogging } from "./logging.ts"
+import { envVar, type LogFormat, logFormats, logLevels } from "./settingNames.ts"
 
-/** Every flag can also come from the environment: `--state-dir` is `HEARTBEAT_MESH_STATE_DIR`. */
-export const envVar = (flag: string) => `HEARTBEAT_MESH_${flag.toUpperCase().replaceAll("-", "_")}`
+export { envVar }
 
 /** The flag's value from its environment variable when the flag is not given. */
 export const fromEnv = <B>(config: Config.Config<B>) => <A>(self: Flag.Flag<A>) => Flag.withFallbackConfig(self, config)
@@ -18,15 +18,6 @@ export const help = (flag: string, text: string, defaultValue?: string | number 
 /** A boolean switch, off unless given or its variable says true (`HEARTBEAT_MESH_DEBUG=true`). */
 export const switchFlag = (flag: string, text: string) =>
   Flag.Boolean(flag).pipe(fromEnv(Config.Boolean(envVar(flag))), Flag.withDefault(false), help(flag, text, "off"))
-
-const logLevels: ReadonlyArray<readonly [string, LogLevel.LogLevel]> = [
-  ["trace", "Trace"],
-  ["debug", "Debug"],
-  ["info", "Info"],
-  ["warn", "Warn"],
-  ["error", "Error"],
-  ["none", "None"]
-]
 
 /** `--log-level` for every command (replaces effect's built-in one, which has no variable). */
 export const LogLevelSetting = GlobalFlag.Setting("log-level")<LogLevel.LogLevel>({

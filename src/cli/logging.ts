@@ -3,9 +3,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import type * as LogLevel from "effect/LogLevel"
 import * as References from "effect/References"
-
-export const logFormats = ["logfmt", "json"] as const
-export type LogFormat = typeof logFormats[number]
+import type { LogFormat } from "./settingNames.ts"
 
 /** How long an identical line is held back after it was written (README "Logs"). */
 export const repeatWindowMs = 10_000

@@ -6,7 +6,7 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { isCurveKey } from "../support/curveKeys.ts"
+import { isCurveKey } from "../support/z85.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { type ListenAddress, parseListen } from "./listen.ts"
 

@@ -1,4 +1,4 @@
-import { z85Encode } from "../support/curveKeys.ts"
+import { z85Encode } from "../support/z85.ts"
 
 export type ZapDecision = "accepted" | "refused"
 

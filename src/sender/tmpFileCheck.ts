@@ -1,7 +1,17 @@
-import { randomBytes } from "node:crypto"
 import { open, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+
+/**
+ * Bytes that differ from run to run, so that a disk returning stale or foreign data fails the
+ * check. They need not be secret: Math.random spares the sender node:crypto on every cron run
+ * (README "Sender cost").
+ */
+const unpredictableBytes = (length: number): Buffer => {
+  const bytes = Buffer.allocUnsafe(length)
+  for (let i = 0; i < length; i++) bytes[i] = Math.floor(Math.random() * 256)
+  return bytes
+}
 
 /**
  * Proves the disk works before saying the host is alive: write a random file, fsync it, read it
@@ -9,8 +19,8 @@ import { join } from "node:path"
  * should fall silent, so that its receivers raise the alarm.
  */
 export const checkTmpFile = async (directory = tmpdir()): Promise<string | undefined> => {
-  const path = join(directory, `heartbeat-mesh-check-${process.pid}-${randomBytes(6).toString("hex")}`)
-  const content = randomBytes(512)
+  const path = join(directory, `heartbeat-mesh-check-${process.pid}-${unpredictableBytes(6).toString("hex")}`)
+  const content = unpredictableBytes(512)
   try {
     const handle = await open(path, "wx", 0o600)
     try {
