@@ -13,6 +13,7 @@ import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, 
 import { builtinModules } from "node:module"
 import { basename, dirname, join, resolve } from "node:path"
 import { build, type Plugin } from "esbuild"
+import { buildDate, bundledPackages, changelog, commitOf, copyrightFile, maintainer, manPage } from "./debianDocs.ts"
 
 const root = resolve(import.meta.dirname, "..")
 const argv = process.argv.slice(2)
@@ -64,9 +65,12 @@ const lazyExternals: Plugin = {
   }
 }
 
-/** esbuild: one ES module for Node 24; zeromq (a native addon) stays an external package. */
+/**
+ * esbuild: one ES module for Node 24; zeromq (a native addon) stays an external package. Returns
+ * the npm packages bundled in (for the copyright file).
+ */
 const bundle = async (entry: string, outfile: string) => {
-  await build({
+  const result = await build({
     entryPoints: [join(root, entry)],
     outfile,
     bundle: true,
@@ -78,8 +82,10 @@ const bundle = async (entry: string, outfile: string) => {
     plugins: [lazyExternals],
     // CommonJS inside the bundle (the lazy externals above, a few dependencies) require()s through this.
     banner: { js: 'import{createRequire as __hbmRequire}from"node:module";const require=__hbmRequire(import.meta.url);' },
-    logLevel: "warning"
+    logLevel: "warning",
+    metafile: true
   })
+  return bundledPackages(root, Object.keys(result.metafile.inputs))
 }
 
 /**
@@ -120,6 +126,8 @@ const keepLoadedAddonOnly = (libDir: string) => {
   if (loaded === undefined) throw new Error("the shipped Node did not load zeromq's addon")
   const addons = join(libDir, "node_modules/zeromq/build/linux", process.arch, "node")
   for (const entry of readdirSync(addons)) if (entry !== basename(dirname(loaded))) rmSync(join(addons, entry), { recursive: true })
+  // Its symbol table is of no use on a host (lintian: unstripped-binary-or-object).
+  if (spawnSync("strip", ["--version"]).status === 0) run("strip", ["--strip-unneeded", loaded.replace(/^.*\/node_modules\//, join(libDir, "node_modules") + "/")])
 }
 
 const launcher = (libName: string, script: string, compileCache = false) => `#!/bin/sh
@@ -142,14 +150,44 @@ const buildDeb = (staging: string, control: Record<string, string>, file: string
   return file
 }
 
+const { homepage } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { homepage?: string }
+const date = buildDate(root)
 const common = {
   Version: version,
   Architecture: debArch,
-  Maintainer: "heartbeat-mesh maintainers <root@localhost>",
+  Maintainer: maintainer(),
   Section: "admin",
   Priority: "optional",
-  Homepage: "https://example.invalid/heartbeat-mesh"
+  ...(homepage === undefined ? {} : { Homepage: homepage })
 }
+
+/** The program's --help, run with the Node it ships and none of the HEARTBEAT_MESH_* variables of this shell. */
+const helpOf = (libDir: string, script: string, args: ReadonlyArray<string>) => {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("HEARTBEAT_MESH_") && name !== "NODE_COMPILE_CACHE"))
+  const result = spawnSync(join(libDir, "node"), [join(libDir, script), ...args, "--help"], { encoding: "utf8", env })
+  if (result.status !== 0) throw new Error(`${script} ${args.join(" ")} --help failed: ${result.stderr}`)
+  return result.stdout
+}
+
+/**
+ * What Debian wants beside the program: the copyright file (with the bundled npm packages), the
+ * changelog, the manual page, and lintian overrides for what is meant that way.
+ */
+const debianDocs = (pkgRoot: string, pkg: string, libDir: string, bundled: ReturnType<typeof bundledPackages>, manual: Parameters<typeof manPage>[0], overrides: ReadonlyArray<readonly [string, string]>) => {
+  const doc = join(pkgRoot, "usr/share/doc", pkg)
+  write(join(doc, "copyright"), copyrightFile({ libDir, nodeVersion: process.version, year: date.getUTCFullYear(), bundled }))
+  mkdirSync(doc, { recursive: true })
+  writeFileSync(join(doc, "changelog.gz"), changelog({ source: "heartbeat-mesh", version, date, maintainer: common.Maintainer, commit: commitOf(root) }))
+  mkdirSync(join(pkgRoot, "usr/share/man/man1"), { recursive: true })
+  writeFileSync(join(pkgRoot, "usr/share/man/man1", `${manual.command}.1.gz`), manPage(manual))
+  write(join(pkgRoot, "usr/share/lintian/overrides", pkg), overrides.map(([why, tag]) => `# ${why}\n${pkg}: ${tag}\n`).join(""))
+}
+
+/** Overrides both packages need: they ship the official Node.js binary as it is. */
+const nodeOverrides = (libDir: string): ReadonlyArray<readonly [string, string]> => [
+  ["The official Node.js binary, shipped as built upstream (it links its own zlib, and is not PIE).", `embedded-library zlib [${libDir}/node]`],
+  ["The official Node.js binary, shipped as built upstream.", `hardening-no-pie [${libDir}/node]`]
+]
 
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
@@ -157,7 +195,7 @@ const staging = join(out, "staging")
 
 // 1. The sender: one bundled file.
 const senderBundle = join(out, "heartbeat-mesh-sender.mjs")
-await bundle("src/cli/senderMain.ts", senderBundle)
+const senderBundled = await bundle("src/cli/senderMain.ts", senderBundle)
 if (bundleOnly) {
   console.log(JSON.stringify({ out, senderBundleBytes: statSync(senderBundle).size, files: [senderBundle] }))
   process.exit(0)
@@ -190,20 +228,48 @@ write(join(senderRoot, "usr/share/doc/heartbeat-mesh-sender/examples/service.exa
 // Installed disabled: cron runs it every minute from the start, and it sends nothing until edited.
 write(join(senderRoot, "etc/heartbeat-mesh/sender.yaml"), example.replace(/^enabled: true(\s*)#.*$/m, "enabled: false$1# set to true once the receivers below are yours"), 0o600)
 write(join(senderRoot, "DEBIAN/conffiles"), "/etc/cron.d/heartbeat-mesh-sender\n/etc/heartbeat-mesh/sender.yaml\n")
+write(join(senderRoot, "DEBIAN/postinst"), `#!/bin/sh
+# heartbeat-mesh-sender: on a first install, what to do next (cron already runs it every minute).
+set -e
+if [ "$1" = configure ] && [ -z "$2" ]; then
+  echo "heartbeat-mesh-sender: installed disabled. Edit /etc/heartbeat-mesh/sender.yaml (receivers, tokens,"
+  echo "  enabled: true); 'heartbeat-mesh-sender --dry-run' prints what cron will send every minute."
+fi
+exit 0
+`, 0o755)
+debianDocs(senderRoot, "heartbeat-mesh-sender", "usr/lib/heartbeat-mesh-sender", senderBundled, {
+  command: "heartbeat-mesh-sender",
+  summary: "send one heartbeat to every receiver in sender.yaml",
+  synopsis: "[--config FILE] [flags]",
+  version,
+  date,
+  sections: [{ title: "HELP (heartbeat-mesh-sender --help)", help: helpOf(senderLib, "sender.mjs", []) }],
+  files: [
+    ["/etc/heartbeat-mesh/sender.yaml", "the receivers, tokens and payload (installed with enabled: false)"],
+    ["/etc/cron.d/heartbeat-mesh-sender", "runs the sender every minute"],
+    ["/usr/share/doc/heartbeat-mesh-sender/examples/", "an example sender.yaml with every key, and one for a service's heartbeat"]
+  ],
+  seeAlso: "heartbeat-mesh(1) on the receiver's host."
+}, [
+  ...nodeOverrides("usr/lib/heartbeat-mesh-sender"),
+  ["It holds the receivers' tokens: readable by root only.", "non-standard-file-perm 0600 != 0644 [etc/heartbeat-mesh/sender.yaml]"],
+  ["The deployed senders run from cron every minute; hosts without cron can use the systemd unit in the sources (--every).", "missing-systemd-timer-for-cron-script [etc/cron.d/heartbeat-mesh-sender]"]
+])
 const senderDeb = buildDeb(senderRoot, {
   Package: "heartbeat-mesh-sender",
   ...common,
   Depends: "libc6 (>= 2.28), libstdc++6 (>= 10), cron | cron-daemon",
   Description: "heartbeat-mesh sender: cron heartbeats to heartbeat-mesh receivers over ZeroMQ\n" +
     " Sends one authenticated heartbeat per minute to every receiver in\n" +
-    " /etc/heartbeat-mesh/sender.yaml (installed disabled). Carries its own Node.js 24 runtime."
+    " /etc/heartbeat-mesh/sender.yaml (installed disabled).\n" +
+    " Carries its own Node.js 24 runtime."
 }, join(out, `heartbeat-mesh-sender_${version}_${debArch}.deb`))
 
 // 3. The receiver's package: the whole command bundled too, with the dashboard's files beside it.
 const receiverRoot = join(staging, "receiver")
 const receiverLib = join(receiverRoot, "usr/lib/heartbeat-mesh")
 mkdirSync(receiverLib, { recursive: true })
-await bundle("src/cli/main.ts", join(receiverLib, "heartbeat-mesh.mjs"))
+const receiverBundled = await bundle("src/cli/main.ts", join(receiverLib, "heartbeat-mesh.mjs"))
 cpSync(join(root, "src/http/dashboard"), join(receiverLib, "dashboard"), { recursive: true })
 copyZeromq(receiverLib)
 copyNode(receiverLib)
@@ -221,6 +287,29 @@ for (const file of ["heartbeat-mesh.rules.yml"]) {
 }
 write(join(receiverRoot, "usr/share/doc/heartbeat-mesh-receiver/examples/grafana/heartbeat-mesh.json"), readFileSync(join(root, "ops/grafana/heartbeat-mesh.json"), "utf8"))
 write(join(receiverRoot, "DEBIAN/conffiles"), "/etc/heartbeat-mesh/receiver.yaml\n")
+// The manual page: the command's help, then each subcommand's (as listed under SUBCOMMANDS).
+const mainHelp = helpOf(receiverLib, "heartbeat-mesh.mjs", [])
+const subcommands = [...(mainHelp.split("SUBCOMMANDS")[1] ?? "").matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1]!)
+debianDocs(receiverRoot, "heartbeat-mesh-receiver", "usr/lib/heartbeat-mesh", receiverBundled, {
+  command: "heartbeat-mesh",
+  summary: "heartbeat receiver daemon, sender and tools",
+  synopsis: "<subcommand> [flags]",
+  version,
+  date,
+  sections: [
+    { title: "HELP (heartbeat-mesh --help)", help: mainHelp },
+    ...subcommands.map((name) => ({ title: `HELP (heartbeat-mesh ${name} --help)`, help: helpOf(receiverLib, "heartbeat-mesh.mjs", [name]) }))
+  ],
+  files: [
+    ["/etc/heartbeat-mesh/receiver.yaml", "clients, tokens, notifications, HTTP (readable by the heartbeat-mesh group)"],
+    ["/var/lib/heartbeat-mesh/", "the receiver's state (SQLite) and heartbeat files"],
+    ["/usr/share/doc/heartbeat-mesh-receiver/", "the README, Prometheus alert rules and a Grafana dashboard"]
+  ],
+  seeAlso: "systemctl(1): the receiver runs as heartbeat-mesh-receiver.service."
+}, [
+  ...nodeOverrides("usr/lib/heartbeat-mesh"),
+  ["It holds the clients' tokens: readable by root and the heartbeat-mesh group only.", "non-standard-file-perm 0640 != 0644 [etc/heartbeat-mesh/receiver.yaml]"]
+])
 write(join(receiverRoot, "DEBIAN/postinst"), `#!/bin/sh
 # heartbeat-mesh-receiver: the system user, its state folder and its configuration's group.
 set -e

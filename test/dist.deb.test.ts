@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { builtinModules } from "node:module"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { gunzipSync } from "node:zlib"
 import { freePort, waitFor } from "./support/daemonProcess.ts"
 
 const root = resolve(import.meta.dirname, "..")
@@ -63,6 +64,29 @@ describe("npm run dist: the sender bundle and the two .deb packages", () => {
     expect(existsSync(join(senderRoot, "usr/share/doc/heartbeat-mesh-sender/examples/sender.example.yaml"))).toBe(true)
     const node = spawnSync(join(senderRoot, "usr/lib/heartbeat-mesh-sender/node"), ["--version"], { encoding: "utf8" })
     expect(node.stdout.trim()).toBe(process.version)
+  })
+
+  it("both packages: copyright naming every bundled npm package, changelog, manual page from --help, usage hint", () => {
+    for (const [pkg, dir, command] of [["heartbeat-mesh-sender", senderRoot, "heartbeat-mesh-sender"], ["heartbeat-mesh-receiver", receiverRoot, "heartbeat-mesh"]] as const) {
+      const doc = join(dir, "usr/share/doc", pkg)
+      const copyright = readFileSync(join(doc, "copyright"), "utf8")
+      expect(copyright).toMatch(/^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/$/m)
+      for (const bundled of ["effect", "@effect/platform-node", "yaml"]) {
+        const { version, license } = JSON.parse(readFileSync(join(root, "node_modules", bundled, "package.json"), "utf8"))
+        expect(copyright).toContain(` ${bundled} ${version} (${license})\n`)
+      }
+      expect(copyright).toContain(`Node.js ${process.version}`)
+      expect(gunzipSync(readFileSync(join(doc, "changelog.gz"))).toString()).toMatch(/^heartbeat-mesh \(0\.1\.0\) unstable; urgency=medium\n[^]* -- .+ <.+>  \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000\n$/)
+      const manual = gunzipSync(readFileSync(join(dir, "usr/share/man/man1", `${command}.1.gz`))).toString()
+      expect(manual).toMatch(new RegExp(`^\\.TH ${command.toUpperCase()} 1 `))
+      expect(manual).toContain("--log-format")
+    }
+    // The receiver's page has every subcommand's help.
+    const receiverManual = gunzipSync(readFileSync(join(receiverRoot, "usr/share/man/man1/heartbeat-mesh.1.gz"))).toString()
+    for (const name of ["receiver", "sender", "check-config", "status", "keygen"]) expect(receiverManual).toContain(`.SH HELP (heartbeat-mesh ${name} --help)`)
+    const postinst = spawnSync("sh", ["-c", `dpkg-deb --ctrl-tarfile '${debs.sender}' | tar -xO ./postinst`], { encoding: "utf8" }).stdout
+    expect(spawnSync("sh", ["-c", postinst, "postinst", "configure", ""], { encoding: "utf8" }).stdout).toContain("heartbeat-mesh-sender --dry-run")
+    expect(spawnSync("sh", ["-c", postinst, "postinst", "configure", "0.1.0"], { encoding: "utf8" }).stdout).toBe("")
   })
 
   it("the receiver .deb: systemd unit on the packaged command, system user and state folder made at install", () => {
