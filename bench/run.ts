@@ -47,9 +47,12 @@ const targets = [
   { what: "notify_devilry, notifications/s (pacing 0)", measured: notify.perSecond.notify_devilry, target: `>= ${notify.deployedNotifyDevilryPerSecond} (deployed)`, met: notify.perSecond.notify_devilry >= notify.deployedNotifyDevilryPerSecond },
   { what: `burst of ${notify.burst} new resources: ingest notifications on / off`, measured: notify.burstRatio, target: ">= 0.8", met: notify.burstRatio >= 0.8 },
   ...(senderCost.baselineAvailable
-    ? [{ what: "sender bundle CPU / deployed-sender stand-in", measured: senderCost.cpuRatioBundleToBaseline, target: "<= 2", met: senderCost.cpuRatioBundleToBaseline <= 2 }]
-    : [{ what: "sender bundle CPU / deployed-sender stand-in", measured: "baseline unavailable (apt-get install python3-zmq python3-yaml)", target: "<= 2", met: false }]),
-  { what: "sender bundle peak RSS, MB", measured: senderCost.bundle.rssMB, target: "<= 40", met: senderCost.bundle.rssMB <= 40 },
+    ? [
+      { what: "packaged sender CPU / deployed-sender stand-in", measured: senderCost.cpuRatioPackagedToBaseline, target: "<= 2", met: senderCost.cpuRatioPackagedToBaseline <= 2 },
+      { what: "sender bundle without compile cache CPU / stand-in", measured: senderCost.cpuRatioBundleToBaseline, target: "<= 2", met: senderCost.cpuRatioBundleToBaseline <= 2 }
+    ]
+    : [{ what: "packaged sender CPU / deployed-sender stand-in", measured: "baseline unavailable (apt-get install python3-zmq python3-yaml)", target: "<= 2", met: false }]),
+  { what: "packaged sender peak RSS, MB", measured: senderCost.packaged.rssMB, target: "<= 40", met: senderCost.packaged.rssMB <= 40 },
   { what: `one page of the list, ${reads.sizes.at(-1).resources} / ${reads.sizes[0].resources} resources`, measured: reads.pageRatio, target: "<= 3", met: reads.pageRatio <= 3 },
   { what: `/metrics, ${reads.sizes.at(-1).resources} / ${reads.sizes[0].resources} resources`, measured: reads.metricsRatio, target: "<= 3", met: reads.metricsRatio <= 3 },
   { what: "longest event-loop block, 10 parallel readers or a full export, ms", measured: reads.maxBlockMs, target: "<= 20", met: reads.maxBlockMs <= 20 },
