@@ -59,6 +59,8 @@ describe("SIGKILL mid-traffic (issue 13: at most the last second is lost)", () =
     // changes is one transaction, and flushes run one at a time), so it held everything read.
     const flushes = await metric("heartbeat_mesh_state_flushes_total")
     await waitForAsync("two more flushes", async () => ((await metric("heartbeat_mesh_state_flushes_total")) >= flushes + 2 ? true : undefined))
+    // Kill between two flushes (they run every 500 ms), with the traffic still flowing.
+    await new Promise((r) => setTimeout(r, 250))
     await daemon.stop("SIGKILL")
     sending = false
     await traffic

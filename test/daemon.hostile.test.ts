@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { pushTo, waitForAsync } from "./support/daemonProcess.ts"
-import { httpRequest } from "./support/ingressClients.ts"
+import { freeUdpPort, httpRequest, udpClient } from "./support/ingressClients.ts"
 import { startWithApi } from "./support/apiDaemon.ts"
 
 const token = "hostile-token-0123456789"
@@ -46,8 +46,10 @@ const storedRows = (stateDir: string) => {
 
 describe("a valid heartbeat after any hostile frame is in state.db within the next flush (issue 13)", () => {
   let started: Awaited<ReturnType<typeof startWithApi>>
+  let udpPort: number
   beforeAll(async () => {
-    started = await startWithApi(token)
+    udpPort = await freeUdpPort()
+    started = await startWithApi(token, `udp:\n  listen: "127.0.0.1:${udpPort}"\n  burst_per_source: 100`)
   })
   afterAll(async () => {
     await started.daemon.stop("SIGKILL")
@@ -84,6 +86,32 @@ describe("a valid heartbeat after any hostile frame is in state.db within the ne
     // Each hostile frame was counted as rejected or taken in a usable form; none was lost silently.
     const rejected = [...after].filter(([name]) => name.startsWith("heartbeat_mesh_heartbeats_rejected_total")).reduce((sum, [, n]) => sum + n, 0)
     expect(rejected + (after.get("heartbeat_mesh_heartbeats_accepted_total") ?? 0)).toBe(hostileFrames.length + good.length)
+  })
+
+  it("the same over UDP: every good datagram after a hostile one is stored by the next flush", async () => {
+    // What fits in one datagram (not the 70 KiB frame; a multi-part message has no UDP form).
+    const datagrams = hostileFrames.filter(([, frame]) => !Array.isArray(frame) && frame.length < 60_000)
+    const good = datagrams.map((_, i) => `udp-good${i}.example.com`)
+    const before = await metrics()
+    const received = (samples: Map<string, number>) => samples.get('heartbeat_mesh_ingress_received_total{transport="udp"}') ?? 0
+    const client = await udpClient(udpPort)
+    for (const [i, [, frame]] of datagrams.entries()) {
+      await client.send(frame as string | Buffer)
+      await client.send(JSON.stringify({ token, resource: good[i], payload: { after: i } }))
+    }
+    const read = await waitForAsync("every datagram read", async () => {
+      const now = await metrics()
+      return received(now) >= received(before) + 2 * datagrams.length ? now : undefined
+    })
+    client.close()
+    const flushesThen = read.get("heartbeat_mesh_state_flushes_total") ?? 0
+    const storedGood = () => storedRows(started.workspace.stateDir).map((row) => row.resource).filter((resource) => good.includes(resource))
+    await waitForAsync("the next flush, or every good row", async () => {
+      if (storedGood().length === good.length) return true
+      return ((await metrics()).get("heartbeat_mesh_state_flushes_total") ?? 0) >= flushesThen + 2 ? true : undefined
+    })
+    expect(storedGood().sort()).toEqual([...good].sort())
+    expect((await metrics()).get("heartbeat_mesh_state_rows_skipped_total")).toBe(0)
   })
 
   it("the receiver still answers every route and says it is ready; nothing stored is unusable", async () => {
