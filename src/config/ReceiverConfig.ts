@@ -13,6 +13,7 @@ import { parseListen } from "./listen.ts"
 import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThresholds.ts"
 import { type ResourceLimits, resourceLimitFields, resourceLimitsFrom } from "./resourceLimits.ts"
 import { ingressKeys, parseReceiverIngress, type ReceiverIngress, withMaxRuntimes } from "./receiverIngress.ts"
+import { parseUsersConfig, type UserConfig } from "./usersConfig.ts"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
 export { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
@@ -52,6 +53,8 @@ export interface HttpSettings {
   readonly adminToken: string | undefined
   /** When set, reads (API, feed, dashboard data, metrics) need this token or the admin token. */
   readonly readToken: string | undefined
+  /** `users:` (usersConfig.ts, issue 18.3): people and scripts with a role and clients; fixed until a restart. */
+  readonly users?: ReadonlyArray<UserConfig> | undefined
 }
 
 export const defaultHttpListen = "127.0.0.1:50004"
@@ -151,7 +154,7 @@ type ReceiverYaml = typeof ReceiverYaml.Type
 
 // threshold_sets / thresholds are read by receiverThresholds.ts; the ingress keys by receiverIngress.ts.
 const knownKeys = {
-  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", ...ingressKeys.top],
+  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", "users", ...ingressKeys.top],
   client: [...Object.keys(ClientEntry.fields), "thresholds", ...ingressKeys.client],
   resource: ["severity", "environment", "service", "location", "thresholds", ...ingressKeys.resource]
 }
@@ -333,7 +336,12 @@ const textPaths = [
   ["notify_devilry_cmd"],
   ["state_dir"],
   ["http", "admin_token"],
-  ["http", "read_token"]
+  ["http", "read_token"],
+  ["users", "*", "password"],
+  ["users", "*", "role"],
+  ["users", "*", "clients", "*"],
+  ["users", "*", "clients"],
+  ["users", "*", "api_tokens", "*"]
 ]
 
 /**
@@ -367,11 +375,15 @@ export const parseReceiverConfig = (
   ]
   const notifications = parseNotificationConfig(parsed.value)
   if (Result.isFailure(notifications)) problems.push(...notifications.failure)
-  if (problems.length > 0 || Result.isFailure(notifications)) return Result.fail(problems)
-  warnings.push(...warningsFor(parsed.value), ...severityWarnings(yaml.clients))
+  const users = parseUsersConfig(parsed.value)
+  if (Result.isFailure(users)) problems.push(...users.failure)
+  if (problems.length > 0 || Result.isFailure(notifications) || Result.isFailure(users)) return Result.fail(problems)
+  warnings.push(...warningsFor(parsed.value), ...severityWarnings(yaml.clients), ...users.success.warnings)
+  if (users.success.users.length > 0 && yaml.http === undefined) warnings.push("users: set, but without an http: section nobody can sign in")
   const config = toConfig(yaml, notifications.success, warnings, host, tokenNumberOf)
   return Result.succeed({
     ...config,
+    http: config.http === undefined ? undefined : { ...config.http, users: users.success.users },
     clients: withMaxRuntimes(config.clients, ingress.success),
     thresholds: thresholds.success,
     ingress: ingress.success

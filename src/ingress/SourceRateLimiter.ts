@@ -46,6 +46,12 @@ export class SourceRateLimiter {
     return true
   }
 
+  /** Whether `allow` would let `source` through now, without taking a token (failed logins: src/http/auth). */
+  wouldAllow(source: string, nowMs: number): boolean {
+    const bucket = this.buckets.get(source)
+    return bucket === undefined || Math.min(this.burst, bucket.tokens + Math.max(0, nowMs - bucket.lastMs) * this.ratePerMs) >= 1
+  }
+
   get sources(): number {
     return this.buckets.size
   }
