@@ -32,6 +32,12 @@ export interface FeedFilter {
   readonly heartbeats?: boolean | undefined
 }
 
+/**
+ * The clients whose changes and notifications a subscriber may see: its user's scope (issue 18.3,
+ * set by StatusHttp from the request's principal); every client unless provided.
+ */
+export const FeedScope = Context.Reference<(client: string) => boolean>("heartbeat-mesh/http/FeedScope", { defaultValue: () => () => true })
+
 const globMatcher = (glob: string | undefined): ((name: string) => boolean) => {
   if (glob === undefined || glob === "*") return () => true
   const pattern = new RegExp(`^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
@@ -133,11 +139,12 @@ export const layerLiveFeed = Layer.effect(
     const messages = (filter: FeedFilter) =>
       Effect.gen(function*() {
         const resourceMatches = globMatcher(filter.resource)
+        const covers = yield* FeedScope
         const subscriber: Subscriber = {
           heard: new Map(),
           changed: new Map(),
           notifications: yield* Queue.sliding<JournalEntry>(1000),
-          wants: (client, resource) => (filter.client === undefined || filter.client === client) && resourceMatches(resource),
+          wants: (client, resource) => (filter.client === undefined || filter.client === client) && covers(client) && resourceMatches(resource),
           wantsEvent: globMatcher(filter.event),
           routineHeartbeats: filter.heartbeats !== false
         }

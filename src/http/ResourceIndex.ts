@@ -71,7 +71,11 @@ const sliceFor = (scans: number) => Math.max(128, Math.floor(sliceSize / Math.ma
  * name, client, service, environment or location. The fields other than the name repeat across
  * resources, so what they contain is remembered per query.
  */
-const makeMatcher = (words: ReadonlyArray<string>): ((entry: IndexedResource) => boolean) => {
+const makeMatcher = (words: ReadonlyArray<string>, covers?: (client: string) => boolean): ((entry: IndexedResource) => boolean) => {
+  if (covers !== undefined) {
+    const matches = makeMatcher(words)
+    return (entry) => covers(entry.client) && matches(entry)
+  }
   if (words.length === 0) return () => true
   const all = (1 << Math.min(words.length, 30)) - 1
   const remembered = new Map<string, number>()
@@ -294,7 +298,7 @@ const statusCursor = (entry: IndexedResource): ResourceCursor => ({ sort: "statu
  */
 const statusSearch = (data: ResourceIndexData, query: ResourceQuery) =>
   Effect.gen(function*() {
-    const matches = makeMatcher(query.words)
+    const matches = makeMatcher(query.words, query.covers)
     const byRank = statusOrder.map(() => 0)
     const items: Array<IndexedResource> = []
     const taken = new Set<IndexedResource>()
@@ -356,9 +360,9 @@ const partsOf = (data: ResourceIndexData, sort: "-lastSeen" | "lastSeen"): Reado
  */
 const recencyPage = (data: ResourceIndexData, query: ResourceQuery, sort: "-lastSeen" | "lastSeen") =>
   Effect.gen(function*() {
-    const searching = query.words.length > 0
+    const searching = query.words.length > 0 || query.covers !== undefined
     const filtered = searching || query.statuses !== undefined || query.client !== undefined
-    const matches = makeMatcher(query.words)
+    const matches = makeMatcher(query.words, query.covers)
     const byRank = statusOrder.map(() => 0)
     const items: Array<IndexedResource> = []
     const taken = new Set<IndexedResource>()
@@ -463,7 +467,7 @@ export class ResourceIndex extends Context.Service<ResourceIndex, {
    * call gives up to `max` of them (looking at no more than 4 x `max`), undefined once done.
    * Changes between calls are fine: a resource present throughout is given exactly once.
    */
-  readonly matching: (query: Pick<ResourceQuery, "statuses" | "client" | "words">) => (max: number) => ReadonlyArray<IndexedResource> | undefined
+  readonly matching: (query: Pick<ResourceQuery, "statuses" | "client" | "words" | "covers">) => (max: number) => ReadonlyArray<IndexedResource> | undefined
   /** The data itself, for tests that compare it with the actors. */
   readonly data: ResourceIndexData
 }>()("heartbeat-mesh/http/ResourceIndex") {}
@@ -529,12 +533,12 @@ export const layerResourceIndex = Layer.effect(
     return ResourceIndex.of({
       read: (query) => {
         if (query.sort !== "status") return data.scanning(recencyPage(data, query, query.sort))
-        return query.words.length === 0 ? Effect.sync(() => statusPage(data, query)) : data.scanning(statusSearch(data, query))
+        return query.words.length === 0 && query.covers === undefined ? Effect.sync(() => statusPage(data, query)) : data.scanning(statusSearch(data, query))
       },
       counts: () => data.counts(),
       clients: () => data.clients().map((client) => ({ client, counts: data.clientCounts(client) })),
       matching: (query) => {
-        const matches = makeMatcher(query.words)
+        const matches = makeMatcher(query.words, query.covers)
         // A map's iterator is live: every resource present throughout is visited exactly once.
         const iterator = data.byKey.values()
         let done = false

@@ -1,14 +1,13 @@
 import { Clock, Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
-import { createHash, timingSafeEqual } from "node:crypto"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
 import type { HttpSettings } from "../config/ReceiverConfig.ts"
 import { Ingress } from "../ingress/ZmqIngress.ts"
 import { type JournalEntry, NotificationJournal } from "../notify/NotificationJournal.ts"
 import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
-import { LiveFeed } from "./LiveFeed.ts"
+import { FeedScope, LiveFeed } from "./LiveFeed.ts"
 import { FeedSockets } from "./FeedSocket.ts"
 import { layerNodeServer } from "./nodeServer.ts"
 import { makePrometheus } from "./metrics.ts"
@@ -19,22 +18,14 @@ import { makeResourceAnswers } from "./resourceAnswers.ts"
 import { layerCachedAnswers } from "./jsonAnswers.ts"
 import { layerDashboardFiles } from "./dashboardFiles.ts"
 import { maxResourceNameLength } from "../domain/Heartbeat.ts"
-import { BadRequest, Forbidden, NotFound, NotReady, StatusApi, Unauthorized } from "./StatusApi.ts"
+import { BadRequest, Forbidden, NotFound, NotReady, StatusApi } from "./StatusApi.ts"
+import { coversOf, HttpAuth, layerHttpAuth } from "./auth/HttpAuth.ts"
+import { layerAuthRoutes } from "./auth/authRoutes.ts"
+import type { Action, Principal } from "../monitor/access.ts"
 import { readinessProblems } from "./readiness.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { layerRequestBounds, makeSseAdmission } from "./requestBounds.ts"
-
-const digest = (token: string) => createHash("sha256").update(token).digest()
-
-/** Compares a presented Bearer token with the accepted ones in constant time (fixed-length digests). */
-const bearerMatches = (authorization: string | undefined, accepted: ReadonlyArray<Buffer>): boolean => {
-  if (authorization === undefined || !authorization.startsWith("Bearer ")) return false
-  const presented = digest(authorization.slice("Bearer ".length).trim())
-  let match = false
-  for (const candidate of accepted) match = timingSafeEqual(presented, candidate) || match
-  return match
-}
 
 const jsonError = (status: number, error: string) => HttpServerResponse.jsonUnsafe({ error }, { status })
 
@@ -47,35 +38,13 @@ const wholeNumber = (text: string | undefined, fallback: number, max: number): n
 const eventItem = (entry: JournalEntry) => ({ seq: entry.seq, at: isoOrNull(entry.atMs) ?? "", ...entry.notification })
 
 
-/** Who may read and act: the tokens of `http:` as SHA-256 digests. */
-const makeAccess = (settings: HttpSettings) => {
-  const adminTokens = settings.adminToken === undefined ? [] : [digest(settings.adminToken)]
-  const readTokens = settings.readToken === undefined ? [] : [digest(settings.readToken), ...adminTokens]
-  const readMessage = "this receiver needs a Bearer token to read (http.read_token)"
-  return {
-    /** Reads are open, or the request carries the read (or admin) token. */
-    mayRead: (authorization: string | undefined) => readTokens.length === 0 || bearerMatches(authorization, readTokens),
-    readMessage,
-    read: (authorization: string | undefined) =>
-      readTokens.length === 0 || bearerMatches(authorization, readTokens)
-        ? Effect.void
-        : Effect.fail(new Unauthorized({ error: readMessage })),
-    admin: (authorization: string | undefined) =>
-      adminTokens.length === 0
-        ? Effect.fail(new Forbidden({ error: "admin actions are disabled: set http.admin_token" }))
-        : bearerMatches(authorization, adminTokens)
-        ? Effect.void
-        : Effect.fail(new Unauthorized({ error: "admin token required (Authorization: Bearer ...)" }))
-  }
-}
-
 /** The REST API (`StatusApi`): resources, admin actions, events, readiness. */
-const layerApiHandlers = (settings: HttpSettings) => {
-  const access = makeAccess(settings)
+const layerApiHandlers = () => {
   const resources = HttpApiBuilder.group(
     StatusApi,
     "resources",
     Effect.fn(function*(handlers) {
+      const auth = yield* HttpAuth
       const supervisor = yield* ResourceSupervisor
       const journal = yield* NotificationJournal
       const router = yield* HeartbeatRouter
@@ -84,18 +53,18 @@ const layerApiHandlers = (settings: HttpSettings) => {
       const clock = yield* Clock.Clock
       const moment = () => supervisor.moment(monotonicMillis(clock))
       return handlers
-        .handleRaw("list", ({ query, headers }) =>
+        .handleRaw("list", ({ query }) =>
           Effect.gen(function*() {
-            yield* access.read(headers.authorization)
+            const who = yield* auth.check("read")
             // The index answers (ResourceIndex.ts, resourceAnswers.ts); raw: totals and cursors go in headers.
-            const answer = yield* answers.list(query)
+            const answer = yield* answers.list(query, coversOf(who))
             if ("error" in answer) return yield* Effect.fail(new BadRequest({ error: answer.error }))
             return answer.response
           }))
-        .handle("summary", ({ headers }) => Effect.map(access.read(headers.authorization), answers.summary))
-        .handle("get", ({ params, headers }) =>
+        .handle("summary", () => Effect.map(auth.check("read"), (who) => answers.summary(coversOf(who))))
+        .handle("get", ({ params }) =>
           Effect.gen(function*() {
-            yield* access.read(headers.authorization)
+            yield* auth.check("read", params.client)
             const actor = supervisor.find(params.client, params.resource)
             if (actor === undefined) return yield* Effect.fail(new NotFound({ error: "no such resource" }))
             return {
@@ -113,10 +82,11 @@ const layerApiHandlers = (settings: HttpSettings) => {
               recentEvents: journal.recent({ limit: 20, client: actor.profile.client, resource: actor.profile.resource }).map(eventItem)
             }
           }))
-        .handle("act", ({ params, headers }) =>
+        .handle("act", ({ params }) =>
           Effect.gen(function*() {
-            yield* access.admin(headers.authorization)
             const { client, resource, action } = params
+            // The role and the client scope decide (monitor/access.ts); an unknown action is a 404 for whoever may read.
+            yield* auth.check(action === "deregister" || action === "pause" || action === "resume" ? action : "read", client)
             if (action === "deregister") {
               if (supervisor.find(client, resource) === undefined) return yield* Effect.fail(new NotFound({ error: "no such resource" }))
               yield* router.deregister(client, resource)
@@ -137,15 +107,16 @@ const layerApiHandlers = (settings: HttpSettings) => {
     "events",
     Effect.fn(function*(handlers) {
       const journal = yield* NotificationJournal
-      return handlers.handle("list", ({ query, headers }) =>
+      const auth = yield* HttpAuth
+      return handlers.handle("list", ({ query }) =>
         Effect.gen(function*() {
-          yield* access.read(headers.authorization)
+          const who = yield* auth.check("read")
           const limit = wholeNumber(query.limit, 50, 1000)
           const before = query.before === undefined ? undefined : wholeNumber(query.before, 0, Number.MAX_SAFE_INTEGER)
           if (limit === undefined || (query.before !== undefined && before === undefined)) {
             return yield* Effect.fail(new BadRequest({ error: "limit (at most 1000) and before must be whole numbers" }))
           }
-          const entries = journal.recent({ limit, before, client: query.client, resource: query.resource })
+          const entries = journal.recent({ limit, before, client: query.client, resource: query.resource, covers: coversOf(who) })
           return {
             items: entries.map(eventItem),
             next: entries.length === limit ? entries[entries.length - 1]!.seq : null
@@ -180,30 +151,36 @@ const layerApiHandlers = (settings: HttpSettings) => {
 }
 
 /** What is not JSON: health text, Prometheus metrics and the SSE feed (the dashboard's files: dashboardFiles.ts). */
-const layerPlainRoutes = (settings: HttpSettings) =>
-  HttpRouter.use((router) =>
+const layerPlainRoutes = HttpRouter.use((router) =>
     Effect.gen(function*() {
       const feed = yield* LiveFeed
       const feedSockets = yield* FeedSockets
-      const access = makeAccess(settings)
+      const auth = yield* HttpAuth
       const prometheus = makePrometheus()
       yield* processMetrics
       const admitSse = yield* makeSseAdmission(() => feed.subscribers() - feedSockets.clients())
-      const readable = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
-        Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-          access.mayRead(request.headers["authorization"]) ? handler : Effect.succeed(jsonError(401, access.readMessage)))
+      /** The handler for whoever may do `action` (HttpAuth); the feeds see only the principal's clients (FeedScope). */
+      const allowed = <E, R>(action: Action, handler: (who: Principal) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+        auth.check(action).pipe(
+          Effect.matchEffect({
+            onFailure: (refused) => Effect.succeed(jsonError(refused instanceof Forbidden ? 403 : refused instanceof NotFound ? 404 : 401, refused.error)),
+            onSuccess: (who) => Effect.provideService(handler(who), FeedScope, who.scope.covers)
+          })
+        )
+      const readable = <E, R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) => allowed("read", () => handler)
 
       yield* router.add("GET", "/healthz", HttpServerResponse.text("ok\n"))
-      yield* router.add("GET", "/metrics", readable(
+      // Metrics count every client: only for whoever covers every client.
+      yield* router.add("GET", "/metrics", allowed("metrics", () =>
         Effect.map(prometheus, (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
       ))
       // The same feed over WebSocket, with subscribe filters (FeedSocket.ts).
       yield* router.add("GET", "/api/feed/ws", readable(feedSockets.handle))
       // ?heartbeats=0: status changes without routine heartbeats (LiveFeed.ts, FeedFilter.heartbeats).
-      yield* router.add("GET", "/api/feed", readable(admitSse(
+      yield* router.add("GET", "/api/feed", allowed("read", (who) => admitSse(
         Effect.map(HttpServerRequest.HttpServerRequest, (request) => HttpServerResponse.stream(Stream.unwrap(feed.subscribe({
           heartbeats: new URL(request.url, "http://feed").searchParams.get("heartbeats") !== "0"
-        })), {
+        }).pipe(Effect.provideService(FeedScope, who.scope.covers))), {
           contentType: "text/event-stream",
           headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
         }))
@@ -219,11 +196,12 @@ const layerPlainRoutes = (settings: HttpSettings) =>
  */
 export const layerStatusRoutes = (settings: HttpSettings) =>
   Layer.mergeAll(
-    HttpApiBuilder.layer(StatusApi, { openapiPath: "/api/openapi.json" }).pipe(Layer.provide(layerApiHandlers(settings))),
-    layerPlainRoutes(settings),
+    HttpApiBuilder.layer(StatusApi, { openapiPath: "/api/openapi.json" }).pipe(Layer.provide(layerApiHandlers())),
+    layerPlainRoutes,
+    layerAuthRoutes,
     layerDashboardFiles,
     layerCachedAnswers
-  )
+  ).pipe(Layer.provide(layerHttpAuth(settings)))
 
 /**
  * A resource name may be 512 characters, up to 12 bytes each once percent-encoded: the router's

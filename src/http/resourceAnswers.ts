@@ -35,10 +35,12 @@ export const makeResourceAnswers = Effect.gen(function*() {
   }
 
   /** A page, or the error sentence for a bad query. */
-  const list = (params: ResourceQueryParams & { readonly format?: string | undefined }) =>
+  /** `covers`: the clients a scoped user may see (issue 18.3); undefined for every client. */
+  const list = (params: ResourceQueryParams & { readonly format?: string | undefined }, covers?: (client: string) => boolean) =>
     Effect.gen(function*() {
-      const query = parseResourceQuery(params)
-      if ("error" in query) return { error: query.error }
+      const parsed = parseResourceQuery(params)
+      if ("error" in parsed) return { error: parsed.error }
+      const query = covers === undefined ? parsed : { ...parsed, covers }
       if (params.format !== undefined && params.format !== "" && params.format !== "json" && params.format !== "ndjson") {
         return { error: `format must be json or ndjson, got "${params.format}"` }
       }
@@ -88,12 +90,16 @@ export const makeResourceAnswers = Effect.gen(function*() {
       { contentType: "application/x-ndjson", headers: { "cache-control": "no-store" } }
     )
 
-  const summary = () => {
-    const counts = index.counts()
+  /** `covers`: only the clients a scoped user may see, and the counts of those alone. */
+  const summary = (covers?: (client: string) => boolean) => {
+    const clients = covers === undefined ? index.clients() : index.clients().filter(({ client }) => covers(client))
+    const counts = covers === undefined ? index.counts() : Object.fromEntries(
+      statusOrder.map((status) => [status, clients.reduce((sum, client) => sum + client.counts[status], 0)])
+    ) as StatusCounts
     return {
       total: totalOf(counts),
       counts,
-      clients: index.clients().map(({ client, counts }) => ({ client, total: totalOf(counts), counts }))
+      clients: clients.map(({ client, counts }) => ({ client, total: totalOf(counts), counts }))
     }
   }
 

@@ -33,6 +33,11 @@ export interface ResourceQuery {
   readonly limit: number
   readonly offset: number
   readonly cursor: ResourceCursor | undefined
+  /**
+   * Only clients this says yes to: the scope of a user (issue 18.3). Like a search, it makes the
+   * page a walk over the client's (or every) resource, and the counts cover only what it covers.
+   */
+  readonly covers?: ((client: string) => boolean) | undefined
 }
 
 /** The query parameters of `GET /api/resources` as they arrive (strings, each optional). */

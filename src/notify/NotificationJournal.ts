@@ -14,6 +14,8 @@ export interface JournalQuery {
   readonly limit: number
   readonly client?: string | undefined
   readonly resource?: string | undefined
+  /** Only clients this says yes to (a user's scope, issue 18.3). */
+  readonly covers?: ((client: string) => boolean) | undefined
 }
 
 /**
@@ -50,6 +52,7 @@ export const layerNotificationJournal = (capacity = 10_000) =>
           if (entry === undefined || entry.seq !== seq) break
           if (query.client !== undefined && entry.notification.client !== query.client) continue
           if (query.resource !== undefined && entry.notification.resource !== query.resource) continue
+          if (query.covers !== undefined && !query.covers(entry.notification.client ?? "")) continue
           found.push(entry)
         }
         return found

@@ -1,5 +1,5 @@
 import { ByteSize, Clock, Context, Effect, Layer, Option } from "effect"
-import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import type { HttpSettings } from "../../config/ReceiverConfig.ts"
 import type { UserConfig } from "../../config/usersConfig.ts"
@@ -57,6 +57,9 @@ interface Session {
 
 const principalOf = (user: UserConfig, via: Principal["via"]): Principal => ({ name: user.name, role: user.role, scope: user.scope, via })
 
+/** The clients `who` may see, as a filter; undefined when that is every client (no filtering to do). */
+export const coversOf = (who: Principal): ((client: string) => boolean) | undefined => who.scope.all ? undefined : who.scope.covers
+
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   HttpServerResponse.jsonUnsafe(body, { status, headers: { "cache-control": "no-store", ...headers } })
 
@@ -76,6 +79,8 @@ export class HttpAuth extends Context.Service<HttpAuth, {
     action: Action,
     client?: string
   ) => Effect.Effect<Principal, Unauthorized | Forbidden | NotFound>
+  /** `require` for the request being served. */
+  readonly check: (action: Action, client?: string) => Effect.Effect<Principal, Unauthorized | Forbidden | NotFound, HttpServerRequest.HttpServerRequest>
   /** `POST /api/login`, `POST /api/logout`, `GET /api/session` (authRoutes.ts). */
   readonly login: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
   readonly logout: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
@@ -263,6 +268,8 @@ export const layerHttpAuth = (settings: HttpSettings) =>
             : json(200, describe(who, null))
         })
 
-      return HttpAuth.of({ identify, require, login, logout, session })
+      const check = (action: Action, client?: string) => Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => require(request, action, client))
+
+      return HttpAuth.of({ identify, require, check, login, logout, session })
     })
   )
