@@ -17,6 +17,8 @@ describe("roles (monitor/access.ts)", () => {
     const table: ReadonlyArray<[Principal, Action, string | undefined, ReturnType<typeof decide>]> = [
       [user("viewer", ["Client1"]), "read", "Client1", "allowed"],
       [user("viewer", ["Client1"]), "read", "Client2", "hidden"],
+      // Lists: allowed, and narrowed to the scope by the caller.
+      [user("viewer", ["Client1"]), "read", undefined, "allowed"],
       [user("viewer", ["Client1"]), "pause", "Client1", "forbidden"],
       [user("viewer", ["Client1"]), "pause", "Client2", "hidden"],
       [user("operator", ["Client1", "team-*"]), "pause", "team-a", "allowed"],

@@ -46,10 +46,11 @@ export const roleAllows = (role: Role, action: Action): boolean => rank(role) >=
 /**
  * The answer to "may `principal` do `action` on `client`": `allowed`; `hidden` when the client is
  * outside its scope (answered as if the resource did not exist); `forbidden` when its role is too
- * low. Without a client (metrics) the principal must cover every client.
+ * low. Without a client, a read is of lists (the caller narrows them to the scope: `covers`);
+ * anything else (metrics) needs a principal covering every client.
  */
 export const decide = (principal: Principal, action: Action, client?: string): "allowed" | "hidden" | "forbidden" => {
-  const inScope = client === undefined ? principal.scope.all : principal.scope.covers(client)
+  const inScope = client !== undefined ? principal.scope.covers(client) : action === "read" || principal.scope.all
   if (!inScope) return client === undefined ? "forbidden" : "hidden"
   return roleAllows(principal.role, action) ? "allowed" : "forbidden"
 }
