@@ -1,7 +1,8 @@
 // Everything the page asks the receiver goes through here, and this is the one place that knows
 // about tokens: a read token from the address (#token=...), kept for the tab in sessionStorage;
-// the admin token, asked for once (the dialog) when an action needs it, kept the same way. A
-// login (users and roles) would plug in here: `credentials` decides what each request carries.
+// the admin token, asked for once (the dialog) when an action needs it, kept the same way. With
+// a sign-in (users and roles, login.js) the browser sends the session cookie by itself and an
+// action carries the session's CSRF token (X-CSRF-Token) instead of a token.
 
 const readKey = "heartbeat-mesh.readToken"
 const adminKey = "heartbeat-mesh.adminToken"
@@ -21,6 +22,19 @@ export const credentials = {
 }
 
 const headersFor = (token) => (token ? { Authorization: `Bearer ${token}` } : {})
+
+/** Who this tab is to the receiver (GET /api/session); `csrf` is set for a signed-in session. */
+let current = { user: null, role: null, clients: [], via: null, csrf: null, login: false }
+export const session = {
+  load: async () => {
+    const response = await fetch("/api/session", { headers: headersFor(credentials.read()) })
+    if (response.ok) current = await response.json()
+    return current
+  },
+  current: () => current
+}
+
+export const signOut = () => fetch("/api/logout", { method: "POST", headers: { "X-CSRF-Token": current.csrf ?? "" } })
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -56,6 +70,12 @@ export const onTokenNeeded = (ask) => (askToken = ask)
  * (once per refusal) and tries again; undefined when the person cancels.
  */
 export async function act(path) {
+  if (current.csrf && !credentials.admin()) {
+    // Signed in: the session's role decides; a refusal is shown, not retried with a token.
+    const response = await fetch(path, { method: "POST", headers: { "X-CSRF-Token": current.csrf } })
+    if (!response.ok) throw await failure(path, response)
+    return response.json()
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     let token = credentials.admin()
     if (!token) {

@@ -8,6 +8,7 @@ import { createEvents } from "./events.js"
 import { follow } from "./feed.js"
 import { number, statuses } from "./format.js"
 import { createTable } from "./table.js"
+import { signedIn } from "./login.js"
 
 const $ = (selector) => document.querySelector(selector)
 
@@ -123,7 +124,7 @@ function onMessage(type, data) {
 const liveHeartbeatsUpTo = 20_000
 const everyHeartbeat = () => summary.total <= liveHeartbeatsUpTo
 
-const summaryLoaded = loadSummary().catch(showError)
+const summaryLoaded = signedIn.then(loadSummary).catch(showError)
 summaryLoaded.then(() => follow({
   heartbeats: everyHeartbeat,
   onMessage,
@@ -174,5 +175,7 @@ setInterval(() => {
   }
 }, 5000)
 
-table.setQuery({})
-events.load()
+signedIn.then(() => {
+  table.setQuery({})
+  events.load()
+})
