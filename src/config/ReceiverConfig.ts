@@ -383,7 +383,7 @@ export const parseReceiverConfig = (
   const config = toConfig(yaml, notifications.success, warnings, host, tokenNumberOf)
   return Result.succeed({
     ...config,
-    http: config.http === undefined ? undefined : { ...config.http, users: users.success.users },
+    http: config.http === undefined || users.success.users.length === 0 ? config.http : { ...config.http, users: users.success.users },
     clients: withMaxRuntimes(config.clients, ingress.success),
     thresholds: thresholds.success,
     ingress: ingress.success
