@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { clientScope, everyClient, type Role } from "../src/config/usersConfig.ts"
+import { SourceRateLimiter } from "../src/ingress/SourceRateLimiter.ts"
 import { type Action, actions, adminTokenHolder, decide, type Principal, readTokenHolder, roleAllows } from "../src/monitor/access.ts"
 
 const user = (role: Role, patterns: ReadonlyArray<string>): Principal => ({ name: "u", role, scope: clientScope(patterns), via: "session" })
@@ -49,5 +50,22 @@ describe("roles (monitor/access.ts)", () => {
     expect(notCovered.filter(scope.covers)).toEqual([])
     expect(everyClient.all).toBe(true)
     expect(clientScope(["team-*"]).all).toBe(false)
+  })
+})
+
+describe("the failed-login limit (SourceRateLimiter, as HttpAuth uses it: peek, then take on a failure)", () => {
+  it("5 failures at once, then one more per 12 s; peeking takes nothing", () => {
+    const limiter = new SourceRateLimiter({ ratePerSecond: 1 / 12, burst: 5, maxSources: 2 })
+    for (let i = 0; i < 5; i++) {
+      expect(limiter.wouldAllow("user:vera", 1000)).toBe(true)
+      expect(limiter.wouldAllow("user:vera", 1000)).toBe(true)
+      limiter.allow("user:vera", 1000)
+    }
+    expect(limiter.wouldAllow("user:vera", 1000)).toBe(false)
+    expect(limiter.wouldAllow("user:vera", 12_999)).toBe(false)
+    expect(limiter.wouldAllow("user:vera", 13_000)).toBe(true)
+    expect(limiter.wouldAllow("user:otto", 1000)).toBe(true)
+    // A clock going back gives nothing back.
+    expect(limiter.wouldAllow("user:vera", 0)).toBe(false)
   })
 })

@@ -110,9 +110,9 @@ const resources = HttpApiGroup.make("resources")
       headers: authorization,
       success: Schema.Struct({ ok: Schema.Boolean, action: Schema.String, client: Schema.String, resource: Schema.String }),
       error: [Unauthorized, Forbidden, NotFound]
-    }).annotate(OpenApi.Description, "Needs the admin token (http.admin_token) as a Bearer token.")
+    }).annotate(OpenApi.Description, "Needs the admin token (http.admin_token) as a Bearer token, or a user whose role allows the action on this client (API token, or session cookie with X-CSRF-Token): 403 when the role is too low, 404 outside the user's clients.")
   )
-  .annotate(OpenApi.Description, "Reads need the read token when http.read_token is set (or the admin token).")
+  .annotate(OpenApi.Description, "Reads need the read token when http.read_token is set (or the admin token), or a user (API token or session cookie) when users: is set; a user sees only its clients.")
 
 const events = HttpApiGroup.make("events").add(
   HttpApiEndpoint.get("list", "/api/events", {
