@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest"
 import { changesNeedingRestart } from "../src/daemon/restartKeys.ts"
 import { configFrom } from "./support/receiverHarness.ts"
 
+// A password hash line as `heartbeat-mesh passwd` prints it.
+const hash = "$scrypt$ln=15,r=8,p=1$UPZAbiJpowuy3Y3JMACGxQ$EEZK/tuC36mSz+TEwVd0LcrdeYMgEwcOGZSwVbwEHxA"
+
 const base = `
 enabled: true
 check_interval: 60
@@ -34,6 +37,7 @@ describe("a reload names every changed setting that needs a restart (issue 13.3)
       "http.listen: 127.0.0.1:50004 -> 127.0.0.1:50005",
       "http.admin_token: changed"
     ]],
+    ["users (issue 18.3): said to have changed, never shown", base + `users:\n  vera: { role: viewer, password: "${hash}" }\n`, ["users: changed"]],
     ["http removed", base.slice(0, base.indexOf("http:")) + base.slice(base.indexOf("clients:")), [
       "http: present -> absent",
       "http.listen: 127.0.0.1:50004 -> unset",
@@ -47,4 +51,12 @@ describe("a reload names every changed setting that needs a restart (issue 13.3)
       expect(changes.join(" ")).not.toContain("secret")
     })
   }
+})
+
+describe("users in a reload", () => {
+  it("the same users read again are no change; another role is", () => {
+    const withUsers = base + `users:\n  vera: { role: viewer, clients: [A], password: "${hash}" }\n`
+    expect(changesNeedingRestart(configFrom(withUsers), configFrom(withUsers))).toEqual([])
+    expect(changesNeedingRestart(configFrom(withUsers), configFrom(withUsers.replace("viewer", "operator")))).toEqual(["users: changed"])
+  })
 })

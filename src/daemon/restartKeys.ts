@@ -1,4 +1,5 @@
 import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
+import { formatScryptHash } from "../support/passwordHash.ts"
 
 /**
  * What a reload cannot change in a running receiver: the settings its parts were built from at
@@ -29,6 +30,11 @@ const restartSettings: ReadonlyArray<{
   { key: "http.listen", read: (c) => (c.http === undefined ? undefined : `${c.http.host}:${c.http.port}`) },
   { key: "http.admin_token", read: (c) => c.http?.adminToken, hidden: true },
   { key: "http.read_token", read: (c) => c.http?.readToken, hidden: true },
+  {
+    key: "users",
+    read: (c) => c.http?.users?.map((u) => [u.name, u.role, u.scope.patterns, u.passwordHash && formatScryptHash(u.passwordHash), u.tokenDigests]),
+    hidden: true
+  },
   { key: "channels", read: (c) => c.notifications.channels, hidden: true },
   { key: "routes", read: (c) => c.notifications.routes, hidden: true },
   { key: "mute", read: (c) => c.notifications.mute, hidden: true },
