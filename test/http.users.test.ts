@@ -79,14 +79,14 @@ users:
   it("a viewer's token reads only its clients: list, counts, summary, detail, events; it may not act", async () => {
     expect(await names("/api/resources", tokens.viewer)).toEqual(["Client1/a1.example.com", "Client1/a2.example.com"])
     const page = await get("/api/resources?limit=1", tokens.viewer)
-    expect([page.headers.get("x-total-count"), page.headers.get("x-status-counts")]).toEqual(["2", "stale=0, not_registered=2, paused=0, alive=0"])
+    expect([page.headers.get("x-total-count"), page.headers.get("x-status-counts")]).toEqual(["2", "stale=0, not_registered=2, paused=0, alive=0, client_removed=0"])
     expect((await names("/api/resources?sort=-lastSeen", tokens.viewer)).sort()).toEqual(["Client1/a1.example.com", "Client1/a2.example.com"])
     expect(await names("/api/resources?q=a2", tokens.viewer)).toEqual(["Client1/a2.example.com"])
     expect(await names("/api/resources?client=Client2", tokens.viewer)).toEqual([])
     expect(await json(get("/api/summary", tokens.viewer))).toEqual({
       total: 2,
-      counts: { stale: 0, not_registered: 2, paused: 0, alive: 0 },
-      clients: [{ client: "Client1", total: 2, counts: { stale: 0, not_registered: 2, paused: 0, alive: 0 } }]
+      counts: { stale: 0, not_registered: 2, paused: 0, alive: 0, client_removed: 0 },
+      clients: [{ client: "Client1", total: 2, counts: { stale: 0, not_registered: 2, paused: 0, alive: 0, client_removed: 0 } }]
     })
     expect((await get("/api/resources/Client1/a1.example.com", tokens.viewer)).status).toBe(200)
     // Outside the scope it does not exist.
