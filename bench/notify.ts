@@ -1,10 +1,12 @@
 // Notification delivery and queueing cost. Prints one JSON line.
-//   node bench/notify.ts [--quick]
-// 1. Throughput per channel kind with pacing 0, through the same kind of notify_devilry stand-in
-//    the deployed receiver was measured with (a shell script appending stdin to a file), and
-//    through real local servers for webhook (HTTP) and e-mail (SMTP): notifications/s, next to the
-//    deployed receiver's 121.8/s (its notify_devilry figure in issue 15) and our old serial sender.
-// 2. Queueing cost: 200,000 new resources in one burst through the real ZeroMQ ingress, with the
+//   node bench/notify.ts [--quick] [--only devilry|channels|burst]
+// 1. notify_devilry with pacing 0 against the deployed receiver's loop (bench/deployedNotify.py:
+//    Python's subprocess.run, one after another), through the same stand-in (a shell script
+//    appending stdin to a file), in paired rounds (order alternating), the ratio per round; then
+//    how it scales with the channel's `concurrency`, and what spawning from the receiver itself
+//    (effect's ChildProcess, as before the spawn helpers) gave, with and without a 300 MB heap.
+// 2. Throughput per HTTP/SMTP channel kind with pacing 0 through real local servers.
+// 3. Queueing cost: 200,000 new resources in one burst through the real ZeroMQ ingress, with the
 //    default notification settings (grace period 0 so every one raises `new`) against the same
 //    burst with notifications off (inside the grace period, no notification is made at all).
 //    Rounds alternate; the best of each is compared.
@@ -13,7 +15,9 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { Effect, Layer, Result } from "effect"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Layer, Result, Stream } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { SMTPServer } from "smtp-server"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import type { Notification } from "../src/domain/Notification.ts"
@@ -25,8 +29,14 @@ import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import { layerMemoryStateStore } from "../src/store/StateStore.ts"
 
 const quick = process.argv.includes("--quick")
+const onlyAt = process.argv.indexOf("--only")
+const only = onlyAt < 0 ? undefined : process.argv[onlyAt + 1]
+const part = (name: "devilry" | "channels" | "burst") => only === undefined || only === name
+/** The deployed receiver's notify_devilry figure in issue 15 (a quiet machine). */
 const deployedPerSecond = 121.8
 const deliveries = quick ? 400 : 2000
+const devilryDeliveries = quick ? 120 : 500
+const devilryRounds = quick ? 2 : 5
 const burst = quick ? 50_000 : 200_000
 const rounds = quick ? 1 : 3
 const dir = mkdtempSync(join(tmpdir(), "hbm-bench-notify-"))
@@ -62,17 +72,17 @@ const sample = (i: number): Notification => ({
   attributes: { receiver: "bench", timeout: 60 }
 })
 
-/** Queues `deliveries` state changes at once and times until the channel has sent them all. */
-const throughput = (channelsYaml: string) =>
+/** Queues `count` state changes at once and times until the channel has sent them all. */
+const throughput = (channelsYaml: string, count = deliveries) =>
   Effect.gen(function*() {
     const outbox = yield* Outbox
     const started = performance.now()
-    for (let i = 0; i < deliveries; i++) outbox.enqueue(sample(i))
+    for (let i = 0; i < count; i++) outbox.enqueue(sample(i))
     yield* outbox.drained
     const seconds = (performance.now() - started) / 1000
     const counters = outbox.counters()
-    if (counters.sent !== deliveries) throw new Error(`sent ${counters.sent} of ${deliveries} (failed ${counters.failed})`)
-    return Math.round(deliveries / seconds * 10) / 10
+    if (counters.sent !== count) throw new Error(`sent ${counters.sent} of ${count} (failed ${counters.failed})`)
+    return Math.round(count / seconds * 10) / 10
   }).pipe(
     Effect.provide(
       // A queue large enough for the whole batch: this measures sending, not the storm defence.
@@ -163,30 +173,99 @@ const burstRate = (notifications: "on" | "off", count: number) =>
   )
 
 const best = (values: Array<number>) => Math.max(...values)
+const median = (values: Array<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+const round2 = (value: number) => Math.round(value * 100) / 100
 
-const program = Effect.gen(function*() {
-  // Throughput per channel kind (pacing 0).
-  // notify_devilry: default settings with pacing 0 (concurrency 4), and one at a time (what the
-  // receiver did before, and what the deployed one does), alternated so both see the same noise.
-  // The deployed receiver's loop (bench/deployedNotify.py: subprocess.run, one after another)
-  // through the same stand-in in the same rounds: the side-by-side figure.
-  const devilry: Array<number> = []
-  const devilrySerial: Array<number> = []
+/** The deployed receiver's loop through the same stand-in, in its own (Python) process. */
+const deployedLoop = (count: number) => {
+  const python = spawnSync("python3", [resolve(import.meta.dirname, "deployedNotify.py"), standIn, String(count)], { encoding: "utf8" })
+  if (python.status !== 0) throw new Error(`deployedNotify.py failed: ${python.stderr}`)
+  return (JSON.parse(python.stdout) as { perSecond: number }).perSecond
+}
+
+const devilryAt = (concurrency: number) =>
+  throughput(`channels:\n  d: { type: notify_devilry, pacing: 0, concurrency: ${concurrency} }`, devilryDeliveries)
+
+/**
+ * What the receiver did before the spawn helpers: every run spawned from this process by effect's
+ * ChildProcess (libuv forks the whole process), `concurrency` at once.
+ */
+const directSpawn = (concurrency: number) =>
+  Effect.gen(function*() {
+    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+    const encoder = new TextEncoder()
+    const started = performance.now()
+    yield* Effect.forEach(Array.from({ length: devilryDeliveries }, (_, i) => i), (i) =>
+      Effect.gen(function*() {
+        const handle = yield* spawner.spawn(ChildProcess.make(standIn, [], {
+          stdin: Stream.make(encoder.encode(JSON.stringify(sample(i)))),
+          killSignal: "SIGTERM",
+          forceKillAfter: "2 seconds"
+        }))
+        yield* handle.all.pipe(Stream.runDrain)
+        const code = yield* handle.exitCode
+        if (code !== 0) throw new Error(`stand-in exited ${code}`)
+      }).pipe(Effect.scoped), { concurrency, discard: true })
+    return Math.round(devilryDeliveries / ((performance.now() - started) / 1000) * 10) / 10
+  }).pipe(Effect.provide(NodeServices.layer), Effect.orDie)
+
+/** About 300 MB of live objects: this process then weighs what a receiver with ~100k resources does. */
+const ballast = () => Array.from({ length: 1_500_000 }, (_, i) => ({ name: `resource-${i}.example.com`, seen: i, values: [i, i + 1, i + 2] }))
+
+const devilryPart = Effect.gen(function*() {
+  // Paired rounds: ours (default settings, pacing 0: concurrency 4) and the deployed loop, the
+  // order alternating, the ratio taken per round.
+  const ours: Array<number> = []
   const deployed: Array<number> = []
-  for (let round = 0; round < rounds; round++) {
-    devilry.push(yield* throughput(`channels:\n  d: { type: notify_devilry, pacing: 0 }`))
-    devilrySerial.push(yield* throughput(`channels:\n  d: { type: notify_devilry, pacing: 0, concurrency: 1 }`))
-    const python = spawnSync("python3", [resolve(import.meta.dirname, "deployedNotify.py"), standIn, String(deliveries)], { encoding: "utf8" })
-    if (python.status === 0) deployed.push((JSON.parse(python.stdout) as { perSecond: number }).perSecond)
+  for (let round = 0; round < devilryRounds; round++) {
+    if (round % 2 === 0) {
+      ours.push(yield* devilryAt(4))
+      deployed.push(deployedLoop(devilryDeliveries))
+    } else {
+      deployed.push(deployedLoop(devilryDeliveries))
+      ours.push(yield* devilryAt(4))
+    }
   }
-  const deployedSideBySide = deployed.length > 0 ? best(deployed) : undefined
+  const ratios = ours.map((value, i) => round2(value / deployed[i]!))
+  // How it scales with `concurrency` (helpers: min(concurrency, 2)), each next to a deployed run.
+  const scaling: Array<{ concurrency: number; perSecond: number; deployedLoop: number; ratio: number }> = []
+  for (const concurrency of [1, 2, 4, 8]) {
+    const perSecond = yield* devilryAt(concurrency)
+    const loop = deployedLoop(devilryDeliveries)
+    scaling.push({ concurrency, perSecond, deployedLoop: loop, ratio: round2(perSecond / loop) })
+  }
+  // Spawning from the receiver itself (before), small and with a receiver-sized heap, next to ours.
+  const direct = yield* directSpawn(4)
+  const heap = ballast()
+  const directHeavy = yield* directSpawn(4)
+  const oursHeavy = yield* devilryAt(4)
+  const heapMB = Math.round(process.memoryUsage().heapUsed / 1024 / 1024)
+  heap.length = 0
+  return {
+    devilryDeliveries,
+    rounds: { ours, deployedLoop: deployed, ratios },
+    devilryOverDeployed: median(ratios),
+    notify_devilry: median(ours),
+    deployedLoopPerSecond: median(deployed),
+    scaling,
+    directSpawn: { perSecond: direct, withHeapPerSecond: directHeavy, oursWithHeapPerSecond: oursHeavy, heapMB }
+  }
+})
+
+const channelsPart = Effect.gen(function*() {
   const http = yield* httpServer()
   const webhook = yield* throughput(`channels:\n  w: { type: webhook, url: "${http.url}/hook" }`)
   const alerta = yield* throughput(`channels:\n  a: { type: alerta, url: "${http.url}/api" }`)
   const smtp = yield* smtpServer()
   const email = yield* throughput(`channels:\n  m: { type: email, smtp: { host: 127.0.0.1, port: ${smtp.port}, starttls: false }, from: a@b.c, to: d@e.f }`)
+  return { webhook, alerta, email }
+})
 
-  // Queueing cost of a burst of new resources.
+const burstPart = Effect.gen(function*() {
   yield* burstRate("off", 20_000)
   yield* burstRate("on", 20_000)
   const on: Array<number> = []
@@ -195,19 +274,21 @@ const program = Effect.gen(function*() {
     off.push((yield* burstRate("off", burst)).rate)
     on.push((yield* burstRate("on", burst)).rate)
   }
+  return { burst, rounds: { on, off }, burstOnPerSecond: best(on), burstOffPerSecond: best(off), burstRatio: Number((best(on) / best(off)).toFixed(3)) }
+})
+
+const program = Effect.gen(function*() {
+  const devilry = part("devilry") ? yield* devilryPart : undefined
+  const channels = part("channels") ? yield* channelsPart : undefined
+  const bursts = part("burst") ? yield* burstPart : undefined
   console.log(JSON.stringify({
     deliveries,
     deployedNotifyDevilryPerSecond: deployedPerSecond,
-    perSecond: { notify_devilry: best(devilry), notify_devilry_serial: best(devilrySerial), webhook, alerta, email },
-    devilryRounds: { concurrent: devilry, serial: devilrySerial, deployedLoop: deployed },
-    deployedLoopPerSecond: deployedSideBySide ?? null,
-    devilryOverDeployed: Number((best(devilry) / (deployedSideBySide ?? deployedPerSecond)).toFixed(2)),
-    devilryOverSerial: Number((best(devilry) / best(devilrySerial)).toFixed(2)),
-    burst,
-    rounds: { on, off },
-    burstOnPerSecond: best(on),
-    burstOffPerSecond: best(off),
-    burstRatio: Number((best(on) / best(off)).toFixed(3))
+    perSecond: { notify_devilry: devilry?.notify_devilry, ...channels },
+    ...(devilry === undefined ? {} : { devilry }),
+    deployedLoopPerSecond: devilry?.deployedLoopPerSecond ?? null,
+    devilryOverDeployed: devilry?.devilryOverDeployed ?? null,
+    ...bursts
   }))
 })
 

@@ -1,9 +1,9 @@
-import { Context, Effect, Layer, Stream } from "effect"
-import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { Context, Effect, Layer } from "effect"
 import type { Notification } from "../domain/Notification.ts"
 import { NodeHttpClient, NodeServices } from "@effect/platform-node"
 import { type DeliveryMeta, NotifierError, type Transport } from "./Channel.ts"
 import { layerNoOutboxStore } from "./OutboxStore.ts"
+import { makeSpawnPool } from "./spawnHelpers.ts"
 
 export { NotifierError } from "./Channel.ts"
 
@@ -34,58 +34,56 @@ export interface NotifyDevilryOptions {
   readonly forceSend: boolean
   /** Longest one run may take; then its whole process group is killed and the run counts as failed. */
   readonly timeoutMs: number
+  /** Most spawn helpers at once (default 2; the channel's concurrency bounds the runs at once). */
+  readonly helpers?: number
+  /** The channel's name, for logs and metrics. */
+  readonly name?: string
 }
 
-const outputTailBytes = 2000
-const encoder = new TextEncoder()
+/** After SIGTERM, how long a run's process group has before SIGKILL. */
+const killAfterMs = 2000
+
+/** How many spawn helpers a notify_devilry channel with `concurrency` workers gets. */
+export const helpersFor = (concurrency: number) => Math.min(Math.max(concurrency, 1), 2)
 
 /**
- * Spawns notify_devilry once per notification: the JSON on its stdin, stdin closed, exit awaited.
+ * Runs notify_devilry once per notification: the JSON on its stdin, stdin closed, exit awaited.
  * A missing command, a non-zero exit or a run past the time limit is a NotifierError; it never
  * throws, and the caller decides about retries.
  *
- * The command runs as the leader of its own process group (`detached`, the spawner's default on
- * POSIX). When the run ends (timeout, interruption, or exit), the spawner signals the whole group
- * (SIGTERM, SIGKILL 2 s later), so a grandchild the command started in the background cannot
- * deliver the same alert later: one notification is delivered at most once per attempt.
+ * The runs are spawned by small helper processes (spawnHelpers.ts), not by the receiver: forking
+ * the receiver for every run was what limited throughput. The command runs as the leader of its
+ * own process group; when the run ends (timeout, interruption, or exit), the whole group is
+ * signalled (SIGTERM, SIGKILL 2 s later), so a grandchild the command started in the background
+ * cannot deliver the same alert later: one notification is delivered at most once per attempt.
  */
 export const makeNotifyDevilryTransport = (options: NotifyDevilryOptions) =>
   Effect.gen(function*() {
-    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+    const pool = yield* makeSpawnPool({ maxHelpers: options.helpers ?? 2, name: options.name ?? "notify_devilry" })
     const args = options.forceSend ? ["--force-send"] : []
+    const { command, timeoutMs } = options
     const send = (notification: Notification) =>
-      Effect.gen(function*() {
-        const handle = yield* spawner.spawn(
-          ChildProcess.make(options.command, args, {
-            stdin: Stream.make(encoder.encode(JSON.stringify(notification))),
-            detached: true,
-            killSignal: "SIGTERM",
-            forceKillAfter: "2 seconds"
-          })
-        )
-        const output = yield* handle.all.pipe(
-          Stream.decodeText(),
-          Stream.runFold(() => "", (tail, chunk) => (tail + chunk).slice(-outputTailBytes))
-        )
-        const exitCode = yield* handle.exitCode
-        if (exitCode !== 0) {
-          return yield* new NotifierError({
-            reason: `${options.command} exited with status ${exitCode}: ${output.trim() || "(no output)"}`
-          })
-        }
-      }).pipe(
-        Effect.scoped,
-        Effect.catchTag("PlatformError", (error) =>
-          Effect.fail(new NotifierError({ reason: `cannot run ${options.command}: ${error.message}` }))),
-        Effect.timeoutOrElse({
-          duration: options.timeoutMs,
-          orElse: () =>
-            Effect.fail(
-              new NotifierError({ reason: `${options.command} did not finish within ${options.timeoutMs} ms; killed` })
-            )
+      pool.run({ command, args, input: JSON.stringify(notification), timeoutMs, killAfterMs }).pipe(
+        Effect.mapError((error) => new NotifierError({ reason: error.reason })),
+        Effect.flatMap((result): Effect.Effect<void, NotifierError> => {
+          switch (result.outcome) {
+            case "exit":
+              if (result.code === 0) return Effect.void
+              return Effect.fail(new NotifierError({
+                reason: `${command} ${result.code === null ? `was killed by ${result.signal}` : `exited with status ${result.code}`}: ${
+                  result.output.trim() || "(no output)"
+                }`
+              }))
+            case "timeout":
+              return Effect.fail(new NotifierError({ reason: `${command} did not finish within ${timeoutMs} ms; killed` }))
+            case "cancelled":
+              return Effect.fail(new NotifierError({ reason: `${command} was stopped before it finished` }))
+            case "error":
+              return Effect.fail(new NotifierError({ reason: `cannot run ${command}: ${result.message}` }))
+          }
         })
       )
-    return { send } satisfies Transport
+    return { send, helperPids: pool.helperPids } satisfies Transport & { readonly helperPids: () => ReadonlyArray<number> }
   })
 
 export const layerNotifyDevilry = (options: NotifyDevilryOptions) =>

@@ -14,7 +14,7 @@ import {
   severityRank
 } from "../monitor/notificationRouting.ts"
 import { type Channel, Channels, defaultRetry, type DeliverySettings, everythingTo, type Transport } from "./Channel.ts"
-import { makeNotifyDevilryTransport, Notifier, stdoutTransport } from "./Notifier.ts"
+import { helpersFor, makeNotifyDevilryTransport, Notifier, stdoutTransport } from "./Notifier.ts"
 import { makeEmailTransport, makeHttpTransport, renderTemplate, type ResolvedSecrets, templateFields } from "./transports.ts"
 
 export class ChannelSetupError extends Schema.TaggedError<ChannelSetupError>()("ChannelSetupError", {
@@ -160,7 +160,9 @@ const makeTransport = (channel: ChannelConfig, config: ReceiverConfig, options: 
         return yield* makeNotifyDevilryTransport({
           command: spec.command ?? config.notifyDevilryCmd,
           forceSend: spec.forceSend ?? options.forceSend,
-          timeoutMs: config.notifyDevilryTimeoutMs
+          timeoutMs: config.notifyDevilryTimeoutMs,
+          helpers: helpersFor(settings.concurrency),
+          name: channel.name
         })
       case "email": {
         const nodemailer = yield* Effect.promise(() => import("nodemailer"))
