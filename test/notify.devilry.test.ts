@@ -6,6 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Notification } from "../src/domain/Notification.ts"
 import { layerNotifyDevilry, Notifier } from "../src/notify/Notifier.ts"
+import { alive } from "./support/processes.ts"
 
 const notification: Notification = {
   severity: "major",
@@ -76,20 +77,6 @@ describe("notify_devilry notifier (real child processes)", () => {
       assert.strictEqual(error.reason, `${hanging} did not finish within 300 ms; killed`)
     }))
 })
-
-/** Alive: signalable and not a zombie waiting for its parent to reap it. */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") !== true
-  } catch {
-    return false
-  }
-}
 
 describe("notify_devilry process group (issue 13.7)", () => {
   it.live("a run past its time limit is killed with its whole group: a grandchild cannot deliver the alert later", () =>

@@ -9,25 +9,12 @@ import type { Notification } from "../src/domain/Notification.ts"
 import { makeNotifyDevilryTransport } from "../src/notify/Notifier.ts"
 import { Outbox } from "../src/notify/Outbox.ts"
 import { enqueue, timeoutNotification, withChannels } from "./support/channelHarness.ts"
-import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
+import { freePort, makeWorkspace, pushTo, waitForAsync, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
+import { alive } from "./support/processes.ts"
 
 const notification: Notification = timeoutNotification
 const dir = mkdtempSync(join(tmpdir(), "hbm-spawn-helpers-"))
 let scripts = 0
-
-/** Alive: signalable and not a zombie waiting for its parent to reap it. */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") !== true
-  } catch {
-    return false
-  }
-}
 
 /** Live spawn helper processes whose parent is `parent` (read from /proc, as an operator would). */
 const helpersOf = (parent: number): Array<number> =>
@@ -192,11 +179,17 @@ channels:
     const [helper] = helpersOf(daemon.process.pid!)
     expect(series(await metrics(), "heartbeat_mesh_notify_devilry_helpers", `channel="d"`)).toEqual([1])
     process.kill(helper!, "SIGKILL")
+    await waitForAsync("the helper started again", async () => {
+      const text = await metrics()
+      const restarts = series(text, "heartbeat_mesh_notify_devilry_helper_restarts_total", `channel="d"`)
+      return restarts[0] === 1 ? text : undefined
+    })
+    const [again] = helpersOf(daemon.process.pid!)
+    expect(again).not.toBe(helper)
+    expect(series(await metrics(), "heartbeat_mesh_notify_devilry_helpers", `channel="d"`)).toEqual([1])
     await sender.heartbeat("aaaaaaaa", "web2.example.com")
     await waitFor("the second delivery", () => (gate.delivered().length === 2 ? true : undefined))
-    const after = await metrics()
-    expect(series(after, "heartbeat_mesh_notify_devilry_helper_restarts_total", `channel="d"`)).toEqual([1])
-    expect(series(after, "heartbeat_mesh_notify_devilry_helpers", `channel="d"`)).toEqual([1])
+    expect(helpersOf(daemon.process.pid!)).toEqual([again])
     expect(gate.delivered().map((n) => n.resource)).toEqual(["web1.example.com", "web2.example.com"])
     sender.close()
   })

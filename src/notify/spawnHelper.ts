@@ -5,8 +5,8 @@
  * child's exec synchronously on the event loop. Forking this process instead costs a fraction of
  * that, and several helpers spawn in parallel.
  *
- * It imports nothing but Node's own modules and uses `node:child_process` directly: it is the
- * cheapest way to spawn from Node (no effect runtime to load, ~40 MB less to map and fork, and it
+ * It imports nothing but Node's own modules (and src/support/processGroup.ts, which imports none)
+ * and uses `node:child_process` directly: it is the cheapest way to spawn from Node (no effect runtime to load, ~40 MB less to map and fork, and it
  * starts in a few tens of milliseconds). Every process the receiver starts itself still goes
  * through effect's ChildProcess (this helper included).
  *
@@ -25,6 +25,7 @@
  * the helper ends every run that way and exits.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { groupExists, signalGroup } from "../support/processGroup.ts"
 
 /** What "output" keeps of a run's stdout and stderr together: the end, where errors are. */
 const outputTailChars = 2000
@@ -62,23 +63,6 @@ let inputEnded = false
 
 const reply = (message: object) => {
   process.stdout.write(`${JSON.stringify(message)}\n`)
-}
-
-const signalGroup = (pid: number, signal: NodeJS.Signals) => {
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // The group is gone already.
-  }
-}
-
-const groupExists = (pid: number) => {
-  try {
-    process.kill(-pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { Cause, Clock, Deferred, Duration, Effect, Exit, Queue, Schedule, Schema
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { fileURLToPath } from "node:url"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
+import { groupExists, signalGroup } from "../support/processGroup.ts"
 
 /**
  * The receiver's side of the notify_devilry spawn helpers (spawnHelper.ts): a pool of small
@@ -108,23 +109,6 @@ const diedOf = (error: unknown) => {
   return signal === undefined ? `died: ${describe(error)}` : `was killed by ${signal}`
 }
 
-const signalGroup = (pid: number, signal: NodeJS.Signals) => {
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    // The group is gone already.
-  }
-}
-
-const groupExists = (pid: number) => {
-  try {
-    process.kill(-pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
 export const makeSpawnPool = (
@@ -180,7 +164,7 @@ export const makeSpawnPool = (
       })
 
     /** One life of a slot's helper: start it, serve it until it exits; says how it ended. */
-    const incarnation = (slot: Slot) =>
+    const incarnation = (slot: Slot, again: boolean) =>
       Effect.gen(function*() {
         const input = yield* Queue.unbounded<Uint8Array, Cause.Done>()
         const handle = yield* spawner.spawn(
@@ -208,6 +192,8 @@ export const makeSpawnPool = (
         // Closing its input is how the helper is told to finish (it ends its runs and exits).
         yield* Effect.addFinalizer(() => Queue.end(input))
         slot.helper = helper
+        // Counted once the helper it replaces is running again.
+        if (again) restarts++
         Deferred.doneUnsafe(slot.up, Exit.void)
         yield* Effect.forkScoped(
           handle.stderr.pipe(
@@ -234,9 +220,11 @@ export const makeSpawnPool = (
     const supervise = (slot: Slot) =>
       Effect.gen(function*() {
         let step = yield* Schedule.toStep(policy)
+        let again = false
         while (true) {
           const startedMs = clock.currentTimeMillisUnsafe()
-          const exit = yield* Effect.exit(incarnation(slot))
+          const exit = yield* Effect.exit(incarnation(slot, again))
+          again = true
           if (closing) return
           const reason = Exit.isSuccess(exit) ? exit.value : `could not be started: ${describe(Cause.squash(exit.cause))}`
           slot.lastFailure = reason
@@ -250,7 +238,6 @@ export const makeSpawnPool = (
             restartInMs: Math.round(delayMs)
           })
           yield* Effect.sleep(delayMs)
-          restarts++
         }
       })
 
