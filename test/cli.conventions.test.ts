@@ -87,6 +87,34 @@ http:
     expect(shown.config.timing).toEqual({ checkIntervalMs: 60_000, jitterMs: 60_000, graceMs: 70_000, rareCheckIntervalMs: 1_800_000, removedClientRetentionMs: 604_800_000 })
   })
 
+  it("masks the channels' secrets: API keys, bot tokens, SMTP passwords, header values, secrets in webhook URLs", async () => {
+    const path = tempFile("receiver.yaml", `enabled: true
+clients:
+  Alpha:
+    token: very-secret-alpha
+    timeout: 2
+channels:
+  hook: { type: webhook, url: "https://hooks.example.com/hb/very-secret-path?token=very-secret-q", headers: { X-Key: very-secret-header } }
+  al: { type: alerta, url: "https://user:very-secret-pw@alerta.example.com/api", api_key: very-secret-apikey }
+  sl: { type: slack, url: "https://hooks.slack.com/services/T0/B0/very-secret-slack" }
+  tg: { type: telegram, bot_token: "123:very-secret-bot", chat_id: "42" }
+  po: { type: pushover, token: very-secret-po, user: very-secret-user }
+  mail: { type: email, smtp: { host: smtp.example.com, user: hb, password: very-secret-smtp }, from: hb@example.com, to: ops@example.com }
+  mail2: { type: email, smtp: { host: smtp.example.com, user: hb, password_file: /etc/hb/smtp.pass }, from: hb@example.com, to: ops@example.com }
+`)
+    const run = await runCli(["check-config", path])
+    expect(run.code).toBe(0)
+    expect(run.stdout).not.toContain("very-secret")
+    const channels = Object.fromEntries(
+      (JSON.parse(run.stdout).config.notifications.channels as Array<{ name: string; spec: unknown }>).map((c) => [c.name, c.spec])
+    )
+    expect(channels["hook"]).toMatchObject({ url: { from: "inline", value: "https://hooks.example.com/<masked>" }, headers: [["X-Key", { from: "inline", value: "<masked>" }]] })
+    expect(channels["al"]).toMatchObject({ url: "https://user:<masked>@alerta.example.com/api", apiKey: { from: "inline", value: "<masked>" } })
+    expect(channels["sl"]).toMatchObject({ url: { from: "inline", value: "https://hooks.slack.com/<masked>" } })
+    expect(channels["tg"]).toMatchObject({ botToken: { from: "inline", value: "<masked>" }, chatId: "42" })
+    expect(channels["mail2"]).toMatchObject({ smtp: { user: "hb", password: { from: "file", path: "/etc/hb/smtp.pass" } } })
+  })
+
   it("recognises a sender.yaml by its receivers", async () => {
     const path = tempFile("anything.yaml", "enabled: true\nreceivers:\n  rx1.example.com: {token: sender-secret}\n")
     const run = await runCli(["check-config", path])

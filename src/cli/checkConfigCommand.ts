@@ -5,21 +5,11 @@ import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import { readFileSync } from "node:fs"
+import { maskSecrets } from "../config/maskSecrets.ts"
 import { envVar, fromEnv, help } from "./flagHelp.ts"
 
 const kinds = ["receiver", "sender"] as const
 type Kind = typeof kinds[number]
-
-/** Every value under a key that names a secret is shown as `<masked>`; everything else as loaded. */
-const secretKey = /token|password|secret/i
-export const maskSecrets = (value: unknown, key = ""): unknown => {
-  if (secretKey.test(key) && value !== undefined && value !== null) return "<masked>"
-  if (Array.isArray(value)) return value.map((item) => maskSecrets(item))
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]))
-  }
-  return value
-}
 
 /** receiver.yaml has `clients:`, sender.yaml has `receivers:`; otherwise the file name decides. */
 const guessKind = (path: string, text: string): Kind =>
