@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Outbox } from "../src/notify/Outbox.ts"
 import { enqueue, secretFile, server, timeoutNotification, withChannels } from "./support/channelHarness.ts"
+import { configFrom } from "./support/receiverHarness.ts"
 
 process.env["HBM_TEST_ALERTA_KEY"] = "alerta-key-1"
 const timeout = timeoutNotification
@@ -270,6 +271,37 @@ routes:
   - match: { client: C }
     channels: rest
 `)))
+    }))
+})
+
+describe("routes after a reload", () => {
+  it.live("take effect from the next notification while the channels stay; a reload that changes channels keeps the running routes", () =>
+    Effect.gen(function*() {
+      const pager = yield* server()
+      const rest = yield* server()
+      const channels = `
+channels:
+  pager: { type: webhook, url: "${pager.url}/" }
+  rest: { type: webhook, url: "${rest.url}/" }
+`
+      const routesTo = (name: string) => `routes:\n  - channels: [${name}]\n`
+      const full = (body: string) => `enabled: true\nclients:\n  C:\n    token: aaaaaaaa\n    timeout: 1\n${body}`
+      yield* Effect.gen(function*() {
+        const outbox = yield* Outbox
+        yield* enqueue({ ...timeout, resource: "a.example.com" })
+        yield* outbox.drained
+        const moved = outbox.applyConfig(configFrom(full(channels + routesTo("pager"))))
+        assert.isFalse(moved.routesKept)
+        yield* enqueue({ ...timeout, resource: "b.example.com" })
+        yield* outbox.drained
+        // A third channel needs a restart: the file's routes (to it) wait for it, the running ones stay.
+        const kept = outbox.applyConfig(configFrom(full(`${channels}  third: { type: stdout }\n${routesTo("third")}`)))
+        assert.isTrue(kept.routesKept)
+        yield* enqueue({ ...timeout, resource: "c.example.com" })
+        yield* outbox.drained
+        assert.deepStrictEqual(rest.requests.map((r) => json(r.body)["resource"]), ["a.example.com"])
+        assert.deepStrictEqual(pager.requests.map((r) => json(r.body)["resource"]), ["b.example.com", "c.example.com"])
+      }).pipe(Effect.provide(withChannels(`${channels}${routesTo("rest")}`)))
     }))
 })
 

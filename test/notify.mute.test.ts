@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { isRepeat } from "../src/monitor/repeats.ts"
 import type { Notification } from "../src/domain/Notification.ts"
-import { at, eventsOf, receiverLayer, send, takeSent } from "./support/receiverHarness.ts"
+import { Outbox } from "../src/notify/Outbox.ts"
+import { at, configFrom, eventsOf, receiverLayer, send, takeSent } from "./support/receiverHarness.ts"
 
 /** Events about resources (the receiver's own activity events aside). */
 const aboutResources = (sent: ReadonlyArray<Notification>) => eventsOf(sent.filter((n) => n.client !== undefined))
@@ -63,4 +64,26 @@ describe("mute windows in the outbox (TestClock)", () => {
       assert.deepStrictEqual(eventsOf(after), ["heartbeat_mesh_heartbeat_timeout:db9"])
       assert.isFalse(isRepeat(after[0]!))
     }).pipe(Effect.provide(receiverLayer(mutedYaml))))
+
+  it.effect("a reload adds and removes windows: from the next notification; what a removed window held goes out within a second", () =>
+    Effect.gen(function*() {
+      const outbox = yield* Outbox
+      yield* at(80) // past the grace period
+      yield* send("aaaaaaaa", "db1") // no window yet: sent
+      assert.deepStrictEqual(aboutResources(yield* takeSent), ["heartbeat_mesh_heartbeat_new:db1"])
+      const rerouting = outbox.applyConfig(configFrom(mutedYaml.replace('from: "1970-01-01T00:01:40Z"', 'from: "1970-01-01T00:00:00Z"')))
+      assert.isFalse(rerouting.routesKept)
+      yield* send("aaaaaaaa", "db2") // the reloaded window is open: held
+      yield* send("aaaaaaaa", "web1")
+      assert.deepStrictEqual(aboutResources(yield* takeSent), ["heartbeat_mesh_heartbeat_new:web1"])
+      outbox.applyConfig(configFrom(unmutedStart)) // the window is gone
+      yield* at(80.5)
+      assert.deepStrictEqual(aboutResources(yield* takeSent), [])
+      yield* at(81)
+      assert.deepStrictEqual(aboutResources(yield* takeSent), ["heartbeat_mesh_heartbeat_new:db2"])
+      yield* send("aaaaaaaa", "db3")
+      assert.deepStrictEqual(aboutResources(yield* takeSent), ["heartbeat_mesh_heartbeat_new:db3"])
+    }).pipe(Effect.provide(receiverLayer(unmutedStart))))
 })
+
+const unmutedStart = mutedYaml.slice(0, mutedYaml.indexOf("mute:"))

@@ -1,5 +1,6 @@
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
+import type { NotificationConfig } from "../config/notificationConfig.ts"
 import type { Notification } from "../domain/Notification.ts"
 import type { CompiledMute, CompiledRoute } from "../monitor/notificationRouting.ts"
 
@@ -55,12 +56,29 @@ export interface Channel {
   readonly transport: Transport
 }
 
-/** Every channel notifications can go to, and the routes and mute windows that pick among them. */
-export class Channels extends Context.Service<Channels, {
-  readonly all: ReadonlyArray<Channel>
-  /** First match wins; channels are indexes into `all`. */
+/** The routes and mute windows that pick among the channels. */
+export interface Routing {
+  /** First match wins; channels are indexes into `Channels.all`. */
   readonly routes: ReadonlyArray<CompiledRoute>
   readonly mute: ReadonlyArray<CompiledMute>
+}
+
+/** What a reloaded receiver.yaml's `routes:` and `mute:` give with the channels running now. */
+export interface Rerouting {
+  readonly routing: Routing
+  /**
+   * The file's `channels:` differ from the running ones (which only a restart changes): its
+   * routes may name channels that do not run yet, so the running routes stay (mute windows are
+   * taken from the file all the same).
+   */
+  readonly routesKept: boolean
+}
+
+/** Every channel notifications can go to, and the routes and mute windows that pick among them. */
+export class Channels extends Context.Service<Channels, Routing & {
+  readonly all: ReadonlyArray<Channel>
+  /** The routing of a reloaded configuration over these channels (`routes` are those running now). */
+  readonly routingFor: (notifications: NotificationConfig, running: ReadonlyArray<CompiledRoute>) => Rerouting
 }>()("heartbeat-mesh/notify/Channels") {}
 
 /** One route, no condition, to every channel: what runs when no `routes:` are configured. */

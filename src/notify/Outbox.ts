@@ -1,4 +1,5 @@
 import { Clock, Context, Effect, Latch, Layer, Metric, Schedule } from "effect"
+import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
 import type { Notification, ReceiverIdentity } from "../domain/Notification.ts"
 import { firstRoute, mutedBy, renotifyDue } from "../monitor/notificationRouting.ts"
 import { queueThresholdNotification } from "../monitor/notifications.ts"
@@ -6,7 +7,7 @@ import { isRepeat } from "../monitor/repeats.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { monotonicMillis } from "../support/monotonicTime.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
-import { type Channel, Channels, NotifierError, type RetryPolicy } from "./Channel.ts"
+import { type Channel, Channels, NotifierError, type Rerouting, type RetryPolicy } from "./Channel.ts"
 import { ChannelQueue, estimateBytes, type Lane, type Outgoing, stateKeyOf } from "./ChannelQueue.ts"
 import { NotificationJournal } from "./NotificationJournal.ts"
 import { type DeliveryRef, OutboxStore, type PendingDelivery } from "./OutboxStore.ts"
@@ -38,6 +39,12 @@ export class Outbox extends Context.Service<Outbox, {
    * when told to): the notifier is stuck. Times on the receiver's timeline. For readiness.
    */
   readonly stuck: (nowMs: number) => ReadonlyArray<StuckChannel>
+  /**
+   * A reloaded receiver.yaml: its `routes:` and `mute:` take effect from the next notification
+   * (routes only while its `channels:` are the running ones: see `Rerouting`). State changes held
+   * by a window that is gone now go out at the next look (within a second).
+   */
+  readonly applyConfig: (config: ReceiverConfig) => Rerouting
 }>()("heartbeat-mesh/notify/Outbox") {}
 
 export interface StuckChannel {
@@ -117,7 +124,10 @@ export const layerOutbox = (options: OutboxOptions) =>
   Layer.effect(
     Outbox,
     Effect.gen(function*() {
-      const { all: channels, routes, mute } = yield* Channels
+      const channelSet = yield* Channels
+      const channels = channelSet.all
+      // Replaced as a whole by a reload (applyConfig), read afresh by every notification.
+      let { routes, mute } = channelSet
       const journal = yield* NotificationJournal
       const store = yield* OutboxStore
       const clock = yield* Clock.Clock
@@ -475,6 +485,15 @@ export const layerOutbox = (options: OutboxOptions) =>
             }
           }),
         flush,
+        applyConfig: (config) => {
+          const rerouting = channelSet.routingFor(config.notifications, routes)
+          // renotify_every's memory is per route (by position): new routes start it afresh.
+          if (rerouting.routing.routes !== routes) lastSent.clear()
+          routes = rerouting.routing.routes
+          mute = rerouting.routing.mute
+          if (held.size > 0) Latch.openUnsafe(holding)
+          return rerouting
+        },
         stuck: (nowMs) => {
           const stuck: Array<StuckChannel> = []
           for (const runtime of runtimes) {

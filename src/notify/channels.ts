@@ -247,10 +247,13 @@ export const layerChannels = (config: ReceiverConfig, options: ChannelBuildOptio
           settings: { ...defaultSettings(type, config), pacingMs: config.notifyDevilrySleepMs },
           transport: { send: (notification, meta) => notifier.send(notification, meta) }
         }
+        // Routes are for configured channels: the single channel gets everything, before and after a reload.
+        const routes = everythingTo([channel])
         return Channels.of({
           all: [channel],
-          routes: everythingTo([channel]),
-          mute: notifications.mute.map(compileMute)
+          routes,
+          mute: notifications.mute.map(compileMute),
+          routingFor: (next) => ({ routing: { routes, mute: next.mute.map(compileMute) }, routesKept: false })
         })
       }
       const all: Array<Channel> = []
@@ -260,10 +263,25 @@ export const layerChannels = (config: ReceiverConfig, options: ChannelBuildOptio
         all.push({ name: channel.name, type: channel.spec.type, settings, transport })
       }
       const index = new Map(all.map((channel, position) => [channel.name, position]))
+      const routesOf = (routes: ReadonlyArray<RouteConfig>) =>
+        routes.length === 0 ? everythingTo(all) : routes.map((route) => compileRoute(route, index))
+      // A reloaded file's routes apply when its channels are those running (same names, kinds and
+      // settings: what the loader gives is plain data, so its JSON tells).
+      const runningChannels = JSON.stringify(notifications.channels)
+      // What the running routes were compiled from: unchanged routes stay the same objects.
+      let runningRoutes = JSON.stringify(notifications.routes)
       return Channels.of({
         all,
-        routes: notifications.routes.length === 0 ? everythingTo(all) : notifications.routes.map((route) => compileRoute(route, index)),
-        mute: notifications.mute.map(compileMute)
+        routes: routesOf(notifications.routes),
+        mute: notifications.mute.map(compileMute),
+        routingFor: (next, running) => {
+          const mute = next.mute.map(compileMute)
+          if (JSON.stringify(next.channels) !== runningChannels) return { routing: { routes: running, mute }, routesKept: true }
+          const routes = JSON.stringify(next.routes)
+          if (routes === runningRoutes) return { routing: { routes: running, mute }, routesKept: false }
+          runningRoutes = routes
+          return { routing: { routes: routesOf(next.routes), mute }, routesKept: false }
+        }
       })
     })
   )
