@@ -44,8 +44,8 @@ const targets = [
   { what: "detection p99, ms late", measured: latency.p99Ms, target: "<= 50", met: latency.p99Ms <= 50 },
   { what: "sender, one receiver refusing, ms", measured: sender.wallMsOneRefused, target: "<= 300", met: sender.wallMsOneRefused <= 300 },
   { what: "sender CPU with every plugin / without (paired)", measured: sender.pluginCostRatio, target: "<= 1.5", met: sender.pluginCostRatio <= 1.5 },
-  { what: "notify_devilry, notifications/s (pacing 0)", measured: notify.perSecond.notify_devilry, target: `>= ${notify.deployedNotifyDevilryPerSecond} (deployed)`, met: notify.perSecond.notify_devilry >= notify.deployedNotifyDevilryPerSecond },
-  { what: `burst of ${notify.burst} new resources: ingest notifications on / off`, measured: notify.burstRatio, target: ">= 0.8", met: notify.burstRatio >= 0.8 },
+  { what: "notify_devilry / the deployed loop side by side (pacing 0, median of paired rounds)", measured: `${notify.devilryOverDeployed} (${notify.perSecond.notify_devilry}/s vs ${notify.deployedLoopPerSecond}/s)`, target: ">= 1", met: notify.devilryOverDeployed >= 1 },
+  { what: `burst of ${notify.burst} new resources: ingest notifications on / off (median of paired rounds)`, measured: notify.burstRatio, target: ">= 0.8", met: notify.burstRatio >= 0.8 },
   ...(senderCost.baselineAvailable
     ? [
       { what: "packaged sender CPU / deployed-sender stand-in", measured: senderCost.cpuRatioPackagedToBaseline, target: "<= 2", met: senderCost.cpuRatioPackagedToBaseline <= 2 },
@@ -77,7 +77,7 @@ console.table([sender])
 console.log(`Notifications/s per channel kind, pacing 0 (deployed receiver: ${notify.deployedNotifyDevilryPerSecond}/s through notify_devilry)`)
 console.table([{ ...notify.perSecond, deployed_notify_devilry: notify.deployedNotifyDevilryPerSecond }])
 console.log(`Burst of ${notify.burst} new resources (heartbeats/s, best of the rounds): notifications on vs off`)
-console.table([{ on: notify.burstOnPerSecond, off: notify.burstOffPerSecond, ratio: notify.burstRatio }])
+console.table([{ on: notify.burstOnPerSecond, off: notify.burstOffPerSecond, ratioOfBest: notify.burstRatioOfBest, medianPairedRatio: notify.burstRatio }])
 console.log("Transports (store off; UDP acked with 256 in flight, so without loss)")
 console.table([{ zmq: transports.zmqPerSecond, curve: transports.curvePerSecond, udpAcked: transports.udpAckedPerSecond, curveOverZmq: transports.curveOverZmq, udpOverZmq: transports.udpOverZmq }])
 console.log("Sender cost per run, one receiver refusing (median CPU s and peak RSS MB; baseline: Python stand-in for the deployed sender)")
