@@ -102,6 +102,20 @@ describe("live reload of receiver.yaml", () => {
       assert.deepStrictEqual(engine.config().clients.map((c) => c.name), configFrom(before).clients.map((c) => c.name))
     }).pipe(Effect.provide(layer)))
 
+  const routed = setup()
+  it.live("routes and mute windows are live; routes to channels that only a restart starts wait for it, and the reload says so", () =>
+    Effect.gen(function*() {
+      const reloader = yield* ConfigReloader
+      writeFileSync(routed.path, `${before}mute:\n  - { name: night, cron: "0 22 * * *", duration: 8h }\n`)
+      assert.deepStrictEqual(yield* reloader.reload("test"), { applied: true, problems: [], needsRestart: [] })
+      writeFileSync(routed.path, `${before}channels:\n  hook: { type: webhook, url: "https://hooks.example.com/x" }\nroutes:\n  - channels: [hook]\n`)
+      assert.deepStrictEqual(yield* reloader.reload("test"), {
+        applied: true,
+        problems: [],
+        needsRestart: ["channels: changed", "routes: changed (they wait for the changed channels)"]
+      })
+    }).pipe(Effect.provide(routed.layer)))
+
   const watched = setup()
   it.live("a change to the file is picked up without a signal", () =>
     Effect.gen(function*() {

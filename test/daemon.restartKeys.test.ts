@@ -38,6 +38,13 @@ describe("a reload names every changed setting that needs a restart (issue 13.3)
       "http.admin_token: changed"
     ]],
     ["users (issue 18.3): said to have changed, never shown", base + `users:\n  vera: { role: viewer, password: "${hash}" }\n`, ["users: changed"]],
+    ["notification routes and mute windows are live; channels are not", base + `channels:
+  hook: { type: webhook, url: "https://hooks.example.com/x" }
+routes:
+  - channels: [hook]
+mute:
+  - { name: night, cron: "0 22 * * *", duration: 8h }
+`, ["channels: changed"]],
     ["http removed", base.slice(0, base.indexOf("http:")) + base.slice(base.indexOf("clients:")), [
       "http: present -> absent",
       "http.listen: 127.0.0.1:50004 -> unset",

@@ -72,7 +72,7 @@ describe("mute windows in the outbox (TestClock)", () => {
       yield* send("aaaaaaaa", "db1") // no window yet: sent
       assert.deepStrictEqual(aboutResources(yield* takeSent), ["heartbeat_mesh_heartbeat_new:db1"])
       const rerouting = outbox.applyConfig(configFrom(mutedYaml.replace('from: "1970-01-01T00:01:40Z"', 'from: "1970-01-01T00:00:00Z"')))
-      assert.isFalse(rerouting.routesKept)
+      assert.isFalse(rerouting.routesWaiting)
       yield* send("aaaaaaaa", "db2") // the reloaded window is open: held
       yield* send("aaaaaaaa", "web1")
       assert.deepStrictEqual(aboutResources(yield* takeSent), ["heartbeat_mesh_heartbeat_new:web1"])

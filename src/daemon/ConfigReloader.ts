@@ -3,6 +3,7 @@ import { watch } from "node:fs"
 import { basename, dirname } from "node:path"
 import { loadReceiverConfig, type ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { CheckAlerts } from "../checkAlerts/CheckAlerts.ts"
+import { Outbox } from "../notify/Outbox.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
 import { changesNeedingRestart } from "./restartKeys.ts"
@@ -56,6 +57,7 @@ export const layerConfigReloader = (path: string) =>
     Effect.gen(function*() {
       const engine = yield* HeartbeatRouter
       const checkAlerts = yield* CheckAlerts
+      const outbox = yield* Outbox
       // Restart-only settings stay as the receiver started with them, whatever later reloads said.
       const started = engine.config()
       let applied = 0
@@ -75,9 +77,14 @@ export const layerConfigReloader = (path: string) =>
             }
             const next = result.success
             const before = engine.config()
-            const needsRestart = changesNeedingRestart(started, next)
             engine.applyConfig(next)
             checkAlerts.applyConfig(next)
+            // routes: and mute: are live, unless the routes wait for changed channels.
+            const { routesWaiting } = outbox.applyConfig(next)
+            const needsRestart = [
+              ...changesNeedingRestart(started, next),
+              ...(routesWaiting ? ["routes: changed (they wait for the changed channels)"] : [])
+            ]
             applied++
             const details = { file: path, trigger, ...clientChanges(before, next) }
             const logged = needsRestart.length === 0

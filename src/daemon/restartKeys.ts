@@ -5,8 +5,8 @@ import { formatScryptHash } from "../support/passwordHash.ts"
  * What a reload cannot change in a running receiver: the settings its parts were built from at
  * start. Each names its receiver.yaml key; `hidden` ones (secrets, long lists) are said to have
  * changed, never shown.
- * Clients (tokens, timeouts, severities, resources, pinned CURVE keys, max_runtime) and
- * thresholds are applied live.
+ * Clients (tokens, timeouts, severities, resources, pinned CURVE keys, max_runtime),
+ * thresholds, and notification routes and mute windows (the Outbox's applyConfig) are applied live.
  */
 const restartSettings: ReadonlyArray<{
   readonly key: string
@@ -36,8 +36,6 @@ const restartSettings: ReadonlyArray<{
     hidden: true
   },
   { key: "channels", read: (c) => c.notifications.channels, hidden: true },
-  { key: "routes", read: (c) => c.notifications.routes, hidden: true },
-  { key: "mute", read: (c) => c.notifications.mute, hidden: true },
   { key: "udp", read: (c) => c.ingress?.udp },
   { key: "curve", read: (c) => c.ingress?.curve },
   { key: "http (ingress_listen, tls_cert, tls_key)", read: (c) => c.ingress?.http }

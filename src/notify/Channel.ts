@@ -67,11 +67,11 @@ export interface Routing {
 export interface Rerouting {
   readonly routing: Routing
   /**
-   * The file's `channels:` differ from the running ones (which only a restart changes): its
-   * routes may name channels that do not run yet, so the running routes stay (mute windows are
-   * taken from the file all the same).
+   * The file's routes differ from the running ones but its `channels:` do too (which only a
+   * restart changes): they may name channels that do not run yet, so the running routes stay
+   * until the restart (mute windows are taken from the file all the same).
    */
-  readonly routesKept: boolean
+  readonly routesWaiting: boolean
 }
 
 /** Every channel notifications can go to, and the routes and mute windows that pick among them. */

@@ -41,7 +41,7 @@ export class Outbox extends Context.Service<Outbox, {
   readonly stuck: (nowMs: number) => ReadonlyArray<StuckChannel>
   /**
    * A reloaded receiver.yaml: its `routes:` and `mute:` take effect from the next notification
-   * (routes only while its `channels:` are the running ones: see `Rerouting`). State changes held
+   * (routes only while its `channels:` are the running ones: see `Rerouting.routesWaiting`). State changes held
    * by a window that is gone now go out at the next look (within a second).
    */
   readonly applyConfig: (config: ReceiverConfig) => Rerouting

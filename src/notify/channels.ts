@@ -247,13 +247,18 @@ export const layerChannels = (config: ReceiverConfig, options: ChannelBuildOptio
           settings: { ...defaultSettings(type, config), pacingMs: config.notifyDevilrySleepMs },
           transport: { send: (notification, meta) => notifier.send(notification, meta) }
         }
-        // Routes are for configured channels: the single channel gets everything, before and after a reload.
+        // Routes are for configured channels: the single channel gets everything, before and after
+        // a reload (a reload that configures channels and routes needs a restart for both).
         const routes = everythingTo([channel])
+        const startedRoutes = JSON.stringify(notifications.routes)
         return Channels.of({
           all: [channel],
           routes,
           mute: notifications.mute.map(compileMute),
-          routingFor: (next) => ({ routing: { routes, mute: next.mute.map(compileMute) }, routesKept: false })
+          routingFor: (next) => ({
+            routing: { routes, mute: next.mute.map(compileMute) },
+            routesWaiting: JSON.stringify(next.routes) !== startedRoutes
+          })
         })
       }
       const all: Array<Channel> = []
@@ -276,11 +281,11 @@ export const layerChannels = (config: ReceiverConfig, options: ChannelBuildOptio
         mute: notifications.mute.map(compileMute),
         routingFor: (next, running) => {
           const mute = next.mute.map(compileMute)
-          if (JSON.stringify(next.channels) !== runningChannels) return { routing: { routes: running, mute }, routesKept: true }
           const routes = JSON.stringify(next.routes)
-          if (routes === runningRoutes) return { routing: { routes: running, mute }, routesKept: false }
+          if (routes === runningRoutes) return { routing: { routes: running, mute }, routesWaiting: false }
+          if (JSON.stringify(next.channels) !== runningChannels) return { routing: { routes: running, mute }, routesWaiting: true }
           runningRoutes = routes
-          return { routing: { routes: routesOf(next.routes), mute }, routesKept: false }
+          return { routing: { routes: routesOf(next.routes), mute }, routesWaiting: false }
         }
       })
     })
