@@ -12,7 +12,9 @@ const curve = serverKey === undefined ? {} : (() => {
   const pair = curveKeyPair()
   return { curveServerKey: serverKey, curvePublicKey: pair.publicKey, curveSecretKey: pair.secretKey }
 })()
-const socket = new Push({ sendHighWaterMark: 100_000, linger: 10_000, ...curve })
+// Up to 100,000 frames can still be queued at close: on a busy machine the receiver may need more
+// than 10 s for them, and frames dropped at the linger's end would leave the benchmark waiting.
+const socket = new Push({ sendHighWaterMark: 100_000, linger: 120_000, ...curve })
 socket.connect(endpoint)
 for (let i = 0; i < count; i++) await socket.send(messages[i % resources])
 socket.close()
