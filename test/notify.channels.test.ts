@@ -1,7 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Outbox } from "../src/notify/Outbox.ts"
-import { enqueue, secretFile, server, timeoutNotification, withChannels } from "./support/channelHarness.ts"
+import {
+  enqueue,
+  httpAnswers,
+  httpChannelYaml,
+  type HttpKind,
+  httpKinds,
+  secretFile,
+  server,
+  timeoutNotification,
+  withChannels
+} from "./support/channelHarness.ts"
 import { configFrom } from "./support/receiverHarness.ts"
 
 process.env["HBM_TEST_ALERTA_KEY"] = "alerta-key-1"
@@ -306,32 +316,8 @@ channels:
 })
 
 describe("every HTTP kind: a refusal, then a hang past the attempt's time limit, then delivery", () => {
-  const answers = {
-    webhook: {},
-    alerta: { status: "ok" },
-    slack: {},
-    telegram: { ok: true },
-    pushover: { status: 1 },
-    ntfy: {}
-  } as const
-  const channelYaml = (kind: keyof typeof answers, url: string) => {
-    const delivery = "timeout: 0.3, retries: 2, retry_delay: 0.05"
-    switch (kind) {
-      case "webhook":
-        return `{ type: webhook, url: "${url}/", ${delivery} }`
-      case "alerta":
-        return `{ type: alerta, url: "${url}", ${delivery} }`
-      case "slack":
-        return `{ type: slack, url: "${url}/hook", ${delivery} }`
-      case "telegram":
-        return `{ type: telegram, url: "${url}", bot_token: t, chat_id: "1", ${delivery} }`
-      case "pushover":
-        return `{ type: pushover, url: "${url}", token: t, user: u, ${delivery} }`
-      case "ntfy":
-        return `{ type: ntfy, url: "${url}", topic: hb, ${delivery} }`
-    }
-  }
-  it.live.each(Object.keys(answers) as Array<keyof typeof answers>)("%s", (kind) =>
+  const channelYaml = (kind: HttpKind, url: string) => httpChannelYaml(kind, url, "timeout: 0.3, retries: 2, retry_delay: 0.05")
+  it.live.each(httpKinds)("%s", (kind) =>
     Effect.gen(function*() {
       const remote = yield* server((_, response, index) => {
         if (index === 0) {
@@ -339,7 +325,7 @@ describe("every HTTP kind: a refusal, then a hang past the attempt's time limit,
           response.end("busy")
         } else if (index === 2) {
           response.writeHead(200, { "content-type": "application/json" })
-          response.end(JSON.stringify(answers[kind]))
+          response.end(JSON.stringify(httpAnswers[kind]))
         } // index 1: no answer at all
       })
       yield* Effect.gen(function*() {

@@ -50,3 +50,33 @@ export const enqueue = (notification: Notification) =>
 export const server = (answer?: Parameters<typeof httpRecorder>[0]) =>
   Effect.acquireRelease(Effect.promise(() => httpRecorder(answer)), (recorder) => Effect.promise(recorder.close))
 
+
+/** What each HTTP kind's server answers when it accepts (what its transport checks). */
+export const httpAnswers = {
+  webhook: {},
+  alerta: { status: "ok" },
+  slack: {},
+  telegram: { ok: true },
+  pushover: { status: 1 },
+  ntfy: {}
+} as const
+export type HttpKind = keyof typeof httpAnswers
+export const httpKinds = Object.keys(httpAnswers) as Array<HttpKind>
+
+/** A `channels:` entry of `kind` against the server at `url`, with `delivery` settings (`timeout: 1, ...`). */
+export const httpChannelYaml = (kind: HttpKind, url: string, delivery: string) => {
+  switch (kind) {
+    case "webhook":
+      return `{ type: webhook, url: "${url}/", ${delivery} }`
+    case "alerta":
+      return `{ type: alerta, url: "${url}", ${delivery} }`
+    case "slack":
+      return `{ type: slack, url: "${url}/hook", ${delivery} }`
+    case "telegram":
+      return `{ type: telegram, url: "${url}", bot_token: t, chat_id: "1", ${delivery} }`
+    case "pushover":
+      return `{ type: pushover, url: "${url}", token: t, user: u, ${delivery} }`
+    case "ntfy":
+      return `{ type: ntfy, url: "${url}", topic: hb, ${delivery} }`
+  }
+}
