@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
-import { maskSecrets } from "../src/cli/checkConfigCommand.ts"
+import { maskSecrets } from "../src/config/maskSecrets.ts"
 
 // Made by `heartbeat-mesh passwd` (the password is "correct horse").
 const hash = "$scrypt$ln=15,r=8,p=1$UPZAbiJpowuy3Y3JMACGxQ$EEZK/tuC36mSz+TEwVd0LcrdeYMgEwcOGZSwVbwEHxA"
