@@ -1,4 +1,4 @@
-import type { IngressStatus } from "../ingress/ZmqIngress.ts"
+import type { IngressStatus } from "../ingress/supervisedSocket.ts"
 import type { StatePersistenceCounters } from "../store/StatePersistence.ts"
 
 /** Saving state may fail this long (a locked or full disk) before the receiver stops saying it is ready. */

@@ -10,9 +10,9 @@ import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { defaultMaxFrameBytes } from "./FrameDecoder.ts"
 import { makeFrameHandler, registerIngressMetrics } from "./frameHandling.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
-import { IngressBindError, type IngressStatus, ingressRestartPolicy } from "./ZmqIngress.ts"
+import { IngressBindError, ingressRestartPolicy } from "./ZmqIngress.ts"
 import { acquireBound, pullOptions } from "./zmqSockets.ts"
-import { superviseReceiving } from "./supervisedSocket.ts"
+import { type IngressStatus, superviseReceiving } from "./supervisedSocket.ts"
 import { type ZapDecision, zapDecision } from "./zapPolicy.ts"
 
 /** The bound CURVE heartbeat socket. */

@@ -7,7 +7,7 @@ import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 import { defaultMaxFrameBytes, heartbeatRepairs, rejectReasons } from "./FrameDecoder.ts"
 import { makeFrameHandler } from "./frameHandling.ts"
 import { pullOptions } from "./zmqSockets.ts"
-import { superviseReceiving } from "./supervisedSocket.ts"
+import { type IngressStatus, superviseReceiving } from "./supervisedSocket.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 import { monotonicMillis } from "../support/monotonicTime.ts"
 
@@ -19,19 +19,6 @@ export class IngressBindError extends Schema.TaggedError<IngressBindError>()("In
   override get message(): string {
     return `heartbeat listen ${this.address}: ${this.reason}`
   }
-}
-
-/** Whether the socket loop is running, for readiness and /metrics. */
-export interface IngressStatus {
-  readonly up: boolean
-  /** On the receiver's timeline: since when it has been up, or down. */
-  readonly sinceMs: number
-  /** Why it is down (undefined while up). */
-  readonly reason: string | undefined
-  /** While down: how long the restart policy makes this restart wait. */
-  readonly restartDelayMs: number | undefined
-  /** Restarts since the receiver started. */
-  readonly restarts: number
 }
 
 /** The bound heartbeat socket. */

@@ -2,7 +2,19 @@ import { Cause, type Clock, Effect, type Schedule, type Scope } from "effect"
 import type { Pull } from "zeromq"
 import { restartDelayMs } from "../actors/ResourceSupervisor.ts"
 import { monotonicMillis } from "../support/monotonicTime.ts"
-import type { IngressStatus } from "./ZmqIngress.ts"
+
+/** Whether the socket loop is running, for readiness and /metrics. */
+export interface IngressStatus {
+  readonly up: boolean
+  /** On the receiver's timeline: since when it has been up, or down. */
+  readonly sinceMs: number
+  /** Why it is down (undefined while up). */
+  readonly reason: string | undefined
+  /** While down: how long the restart policy makes this restart wait. */
+  readonly restartDelayMs: number | undefined
+  /** Restarts since the receiver started. */
+  readonly restarts: number
+}
 
 /** A loop that ran this long without failing counts as healthy: the next failure starts the back-off afresh. */
 const healthyRunMs = 60_000
