@@ -203,6 +203,24 @@ users:
     expect(daemon.stderr()).not.toContain(answer.csrf)
   })
 
+  it("hostile sign-in input gets a sentence, never a crash, and does not count as a failed login", async () => {
+    const send = (body: string, contentType = "application/json") =>
+      fetch(`${base}/api/login`, { method: "POST", headers: { "content-type": contentType }, body })
+    const failedBefore = (await metrics()).get('heartbeat_mesh_auth_logins_total{outcome="failed"}') ?? 0
+    for (const body of ["not json", "[1,2]", "null", '{"user": 5, "password": "x"}', '{"user": "vera"}', '{"user": "", "password": "x"}']) {
+      const answer = await send(body)
+      expect([body, answer.status, await answer.json()]).toEqual([body, 400, { error: 'send {"user": ..., "password": ...} as application/json' }])
+    }
+    const big = await send(JSON.stringify({ user: "vera", password: "x".repeat(5000) }))
+    expect([big.status, await big.json()]).toEqual([413, { error: "the login body is limited to 4096 bytes" }])
+    // A made-up session cookie is nobody; with a made-up CSRF token it still cannot act.
+    const forged = { cookie: "heartbeat_mesh_session=made-up", "x-csrf-token": "made-up" }
+    expect(await json(fetch(`${base}/api/session`, { headers: forged }))).toMatchObject({ user: null, login: true })
+    expect((await fetch(`${base}/api/resources/Client1/a1.example.com/pause`, { method: "POST", headers: forged })).status).toBe(401)
+    expect((await metrics()).get('heartbeat_mesh_auth_logins_total{outcome="failed"}')).toBe(failedBefore)
+    expect((await get("/healthz")).status).toBe(200)
+  })
+
   // Last: it uses up the failed-login allowance of 127.0.0.1.
   it("failed logins are limited per user name and per address: after 5, even the right password is refused (429)", async () => {
     const start = await metrics()
