@@ -1,26 +1,46 @@
-// Ingest throughput of the real receiver pipeline (ZeroMQ PULL, decode, token check, routing,
-// actor update, state store on or off) fed by a PUSH sender in another process, against a bare
-// baseline in the same run (PULL + JSON.parse only). Rounds alternate the three so they share the
-// machine's noise; the best round of each is reported. Prints one JSON line.
-//   node bench/ingest.ts [--quick]
+// Ingest throughput of the receiver as users run it (ZeroMQ PULL, decode, token check, routing,
+// actor update, and the change stream's subscribers: state store, heartbeat files, check alerts,
+// live feed), fed by a PUSH sender in another process, against a bare baseline (PULL + JSON.parse
+// only) in the same process. Three configurations of the receiver:
+//   default   state store on, heartbeat files on (what `heartbeat-mesh receiver` runs)
+//   filesOff  state store on, heartbeat files off (`--no-heartbeat-files`)
+//   storeOff  state store off, heartbeat files on (`--no-state`)
+// Paired rounds: each round runs the baseline and the three, in an order that alternates from one
+// round to the next (forward, then backward), so a round's four runs share the machine's noise;
+// each configuration's ratio is taken against its own round's baseline, and the median of the
+// rounds' ratios is reported. A run is timed from the first frame received until every heartbeat
+// is accepted and what it left behind (state rows, heartbeat files) is written. Prints one JSON
+// line.
+//   node bench/ingest.ts [--quick] [--only baseline|default|filesOff|storeOff] [--rounds N]
+//   [--profile DIR]: a CPU profile of every timed window in DIR
+//   (--only runs one configuration, for a profile: node bench/ingest.ts --only default --profile /tmp/p)
 import { spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { Effect, Layer, Result } from "effect"
+import { Effect, Layer, References, Result } from "effect"
 import { Pull } from "zeromq"
 import { ActorProbe } from "../src/actors/ResourceActor.ts"
+import { layerCheckAlerts } from "../src/checkAlerts/CheckAlerts.ts"
 import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
+import { HeartbeatFiles, layerHeartbeatFiles } from "../src/files/HeartbeatFiles.ts"
+import { layerLiveFeed } from "../src/http/LiveFeed.ts"
 import { Ingress, IngressProbe, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
 import { layerTest, RecordedNotifications } from "../src/notify/Notifier.ts"
+import { Outbox } from "../src/notify/Outbox.ts"
 import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import { layerSqliteStateStore } from "../src/store/sqliteStateStore.ts"
 import { StatePersistence } from "../src/store/StatePersistence.ts"
 import { layerMemoryStateStore } from "../src/store/StateStore.ts"
 
+const flag = (name: string) => {
+  const at = process.argv.indexOf(name)
+  return at > 0 ? process.argv[at + 1] : undefined
+}
 const quick = process.argv.includes("--quick")
-const heartbeats = quick ? 200_000 : 1_000_000
-const rounds = quick ? 1 : 3
+const heartbeats = quick ? 100_000 : 1_000_000
+const rounds = Number(flag("--rounds") ?? (quick ? 5 : 7))
 const warmUp = 50_000
 const resources = 10_000
 const token = "bench-token-0123456789"
@@ -36,46 +56,127 @@ clients:
 `, "bench")
 if (Result.isFailure(config)) throw new Error(config.failure.join("\n"))
 
+type Variant = "baseline" | "default" | "filesOff" | "storeOff"
+const configurations = { default: { store: true, files: true }, filesOff: { store: true, files: false }, storeOff: { store: false, files: true } }
+const only = flag("--only") as Variant | undefined
+if (only !== undefined && only !== "baseline" && !(only in configurations)) throw new Error(`--only: baseline or one of ${Object.keys(configurations).join(", ")}`)
+
+const scratch = mkdtempSync(join(tmpdir(), "hbm-bench-ingest-"))
+// One heartbeat folder for every run: after the warm-up the files exist, as on a running receiver.
+const heartbeatDir = join(scratch, "heartbeats")
+let databases = 0
+
 const runSender = (endpoint: string, count: number) =>
   new Promise<void>((done, fail) => {
     const child = spawn(process.execPath, [resolve(import.meta.dirname, "pushSender.mjs"), endpoint, String(count), String(resources), token], { stdio: "inherit" })
     child.on("exit", (code) => (code === 0 ? done() : fail(new Error(`sender exited ${code}`))))
   })
 
-/** Heartbeats per second from the first frame received to the last. */
-const timeReception = (received: () => number, count: number) =>
+/** Waits for the first frame; returns the moment it came. */
+const firstFrame = (received: () => number) =>
   Effect.gen(function*() {
     while (received() === 0) yield* Effect.sleep(1)
-    const started = performance.now()
-    while (received() < count) yield* Effect.sleep(5)
-    return Math.round(count / ((performance.now() - started) / 1000))
+    return startMeasure()
   })
 
-const pipeline = (store: "on" | "off", count = heartbeats) =>
+const untilAll = (received: () => number, count: number) =>
   Effect.gen(function*() {
+    while (received() < count) yield* Effect.sleep(2)
+  })
+
+/** A run's measure: heartbeats per second, and CPU microseconds per heartbeat (this thread, whole process). */
+interface Measure {
+  readonly perSecond: number
+  readonly threadCpuUs: number
+  readonly processCpuUs: number
+}
+interface Start {
+  readonly at: number
+  readonly thread: NodeJS.CpuUsage
+  readonly process: NodeJS.CpuUsage
+}
+// --profile DIR: a CPU profile of each timed window (only), for reading with any .cpuprofile viewer.
+const profileDir = flag("--profile")
+const inspector = profileDir === undefined ? undefined : new Session()
+if (inspector !== undefined) {
+  inspector.connect()
+  await inspector.post("Profiler.enable")
+  await inspector.post("Profiler.setSamplingInterval", { interval: 100 })
+}
+let profiles = 0
+const startProfile = () => {
+  if (inspector !== undefined) void inspector.post("Profiler.start")
+}
+const stopProfile = (name: string) =>
+  Effect.promise(async () => {
+    if (inspector === undefined) return
+    const { profile } = await inspector.post("Profiler.stop")
+    mkdirSync(profileDir!, { recursive: true })
+    writeFileSync(join(profileDir!, `${String(++profiles).padStart(2, "0")}-${name}.cpuprofile`), JSON.stringify(profile))
+  })
+
+const startMeasure = (): Start => {
+  startProfile()
+  return { at: performance.now(), thread: process.threadCpuUsage(), process: process.cpuUsage() }
+}
+const cpuOf = (usage: NodeJS.CpuUsage) => usage.user + usage.system
+const measureSince = (start: Start, count: number): Measure => ({
+  perSecond: Math.round(count / ((performance.now() - start.at) / 1000)),
+  threadCpuUs: Number(((cpuOf(process.threadCpuUsage()) - cpuOf(start.thread)) / count).toFixed(3)),
+  processCpuUs: Number(((cpuOf(process.cpuUsage()) - cpuOf(start.process)) / count).toFixed(3))
+})
+
+const pipeline = (variant: Exclude<Variant, "baseline">, count = heartbeats) => {
+  const { store, files } = configurations[variant]
+  const subscribers = Layer.merge(layerLiveFeed, layerCheckAlerts(config.success))
+  return Effect.gen(function*() {
     const ingress = yield* Ingress
+    const persistence = yield* StatePersistence
+    const heartbeatFiles = yield* HeartbeatFiles
+    const notifications = yield* RecordedNotifications
+    const outbox = yield* Outbox
+    const accepted = () => ingress.counters().accepted
+    // Untimed: one heartbeat per resource, so that the timed heartbeats find every resource known,
+    // as on a receiver that has been running (no actor to create, no `new` to send).
+    yield* Effect.promise(() => runSender(ingress.endpoint, resources))
+    yield* untilAll(accepted, resources)
+    yield* persistence.flush
+    yield* heartbeatFiles.flush
+    yield* outbox.drained
+    notifications.clear()
     const sender = runSender(ingress.endpoint, count)
-    const rate = yield* timeReception(() => ingress.counters().received, count)
+    const started = yield* firstFrame(() => ingress.counters().received - resources)
+    yield* untilAll(accepted, resources + count)
+    // What the heartbeats left behind is part of the work: state rows and heartbeat files written.
+    yield* persistence.flush
+    yield* heartbeatFiles.flush
+    const rate = measureSince(started, count)
+    yield* stopProfile(variant)
     yield* Effect.promise(() => sender)
-    if (ingress.counters().accepted !== count) throw new Error(`accepted ${ingress.counters().accepted} of ${count}`)
-    yield* (yield* StatePersistence).flush
-    ;(yield* RecordedNotifications).clear()
+    if (accepted() !== resources + count) throw new Error(`accepted ${accepted()} of ${resources + count}`)
+    notifications.clear()
     return rate
   }).pipe(
     Effect.provide(
       layerZmqIngress({ iface: "127.0.0.1", port: 0 }).pipe(
+        Layer.provideMerge(
+          files
+            ? Layer.mergeAll(subscribers, layerHeartbeatFiles({ directory: heartbeatDir, flushIntervalMs: 1000 }))
+            : Layer.mergeAll(subscribers, Layer.succeed(HeartbeatFiles)({ flush: Effect.void, counters: () => ({ flushes: 0, filesWritten: 0, writeErrors: 0, rotations: 0, historyLinesDropped: 0, lagSeconds: 0 }) }))
+        ),
         Layer.provideMerge(layerReceiverCore(config.success)),
         Layer.provide(Layer.merge(ActorProbe.layerNone, IngressProbe.layerNone)),
         Layer.provideMerge(layerTest),
         Layer.provide(
-          store === "on"
-            ? layerSqliteStateStore({ path: join(mkdtempSync(join(tmpdir(), "hbm-bench-")), "state.db"), resetIfUnreadable: false })
+          store
+            ? layerSqliteStateStore({ path: join(scratch, `state-${databases++}.db`), resetIfUnreadable: false })
             : layerMemoryStateStore()
         )
       )
     ),
     Effect.scoped
   )
+}
 
 /** The floor of what Node and zeromq can do here: receive and JSON.parse, nothing else. */
 const baseline = (count = heartbeats) => Effect.gen(function*() {
@@ -90,38 +191,77 @@ const baseline = (count = heartbeats) => Effect.gen(function*() {
     }
   })()
   const sender = runSender(socket.lastEndpoint!, count)
-  const rate = yield* timeReception(() => received, count)
+  const started = yield* firstFrame(() => received)
+  yield* untilAll(() => received, count)
+  const rate = measureSince(started, count)
+  yield* stopProfile("baseline")
   yield* Effect.promise(() => Promise.all([sender, loop]))
   socket.close()
   if (checksum === 0) throw new Error("nothing parsed")
   return rate
 })
 
+const run = (variant: Variant, count = heartbeats) => variant === "baseline" ? baseline(count) : pipeline(variant, count)
+
+const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+const ratio = (value: number, base: number) => Number((value / base).toFixed(3))
+
+const variantNames = ["baseline", "default", "filesOff", "storeOff"] as const
+
 const program = Effect.gen(function*() {
-  // One short unmeasured pass of each, so that both are timed with their code optimized by the JIT,
-  // as a long-running daemon's is.
-  yield* baseline(warmUp)
-  yield* pipeline("off", warmUp)
-  const results = { baseline: [] as Array<number>, storeOff: [] as Array<number>, storeOn: [] as Array<number> }
+  const variants: ReadonlyArray<Variant> = only === undefined ? variantNames : [only]
+  // One short unmeasured pass of each, so that every run is timed with its code optimized by the
+  // JIT, as a long-running daemon's is; it also creates the heartbeat files.
+  for (const variant of variants) yield* run(variant, warmUp)
+  const perRound: Array<Record<Variant, Measure>> = []
   for (let round = 0; round < rounds; round++) {
-    results.baseline.push(yield* baseline())
-    results.storeOff.push(yield* pipeline("off"))
-    results.storeOn.push(yield* pipeline("on"))
+    const order = round % 2 === 0 ? variants : [...variants].reverse()
+    const measures = {} as Record<Variant, Measure>
+    for (const variant of order) measures[variant] = yield* run(variant)
+    perRound.push(measures)
+    process.stderr.write(`  round ${round + 1}/${rounds} (${order.join(", ")}): ${order.map((v) => `${v} ${measures[v].perSecond}/s`).join(", ")}\n`)
   }
-  const best = (values: Array<number>) => Math.max(...values)
+  if (only !== undefined) {
+    console.log(JSON.stringify({ heartbeats, resources, only, runs: perRound.map((r) => r[only]) }))
+    return
+  }
+  const pairedRatios = perRound.map((m, round) => ({
+    round: round + 1,
+    storeOn: ratio(m.filesOff.perSecond, m.baseline.perSecond),
+    filesOn: ratio(m.default.perSecond, m.baseline.perSecond),
+    storeOff: ratio(m.storeOff.perSecond, m.baseline.perSecond)
+  }))
+  const medianOf = (variant: Variant, field: keyof Measure) => median(perRound.map((m) => m[variant][field]))
+  // The receiving thread's CPU per heartbeat, baseline over configuration: the throughput ratio the
+  // machine would give if nothing else ran on it (a cross-check of the wall-clock ratios on a
+  // shared, loaded machine).
+  const cpuRatio = (variant: Variant) => ratio(medianOf("baseline", "threadCpuUs"), medianOf(variant, "threadCpuUs"))
   console.log(JSON.stringify({
     heartbeats,
     resources,
-    rounds: results,
-    heartbeatsPerSecond: best(results.storeOn),
-    storeOffPerSecond: best(results.storeOff),
-    baselinePerSecond: best(results.baseline),
-    ratio: Number((best(results.storeOn) / best(results.baseline)).toFixed(3)),
-    storeOnOverOff: Number((best(results.storeOn) / best(results.storeOff)).toFixed(3))
+    roundsRun: rounds,
+    rounds: Object.fromEntries(variantNames.map((v) => [v, perRound.map((m) => m[v].perSecond)])),
+    // Medians over the rounds. "heartbeatsPerSecond" and "ratio": state store on, files off.
+    heartbeatsPerSecond: Math.round(medianOf("filesOff", "perSecond")),
+    filesOnPerSecond: Math.round(medianOf("default", "perSecond")),
+    storeOffPerSecond: Math.round(medianOf("storeOff", "perSecond")),
+    baselinePerSecond: Math.round(medianOf("baseline", "perSecond")),
+    ratio: median(pairedRatios.map((r) => r.storeOn)),
+    filesOnRatio: median(pairedRatios.map((r) => r.filesOn)),
+    storeOffRatio: median(pairedRatios.map((r) => r.storeOff)),
+    pairedRatios,
+    cpuMicrosPerHeartbeat: Object.fromEntries(variantNames.map((v) => [v, { thread: medianOf(v, "threadCpuUs"), process: medianOf(v, "processCpuUs") }])),
+    cpuRatios: { storeOn: cpuRatio("filesOff"), filesOn: cpuRatio("default"), storeOff: cpuRatio("storeOff") }
   }))
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Layer.empty))).catch((error) => {
-  console.error(error)
-  process.exit(1)
-})
+Effect.runPromise(program.pipe(Effect.provideService(References.MinimumLogLevel, "Warn")))
+  .finally(() => rmSync(scratch, { recursive: true, force: true }))
+  .catch((error) => {
+    console.error(error)
+    process.exit(1)
+  })
