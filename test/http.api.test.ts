@@ -183,6 +183,8 @@ describe("status API over real HTTP (daemon process)", () => {
     expect(samples.has("heartbeat_mesh_state_flushes_total")).toBe(true)
     expect(samples.get('heartbeat_mesh_config_reloads_total{outcome="refused"}')).toBe(0)
     expect(samples.get("heartbeat_mesh_heartbeat_files_errors_total")).toBe(0)
+    expect(samples.get("heartbeat_mesh_heartbeat_files_rotations_total")).toBe(0)
+    expect(samples.get("heartbeat_mesh_file_lag_seconds")).toBeGreaterThanOrEqual(0)
   })
 
   it("serves the OpenAPI document of the REST API, generated from its typed definition", async () => {

@@ -14,6 +14,7 @@ import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThre
 import { type ResourceLimits, resourceLimitFields, resourceLimitsFrom } from "./resourceLimits.ts"
 import { ingressKeys, parseReceiverIngress, type ReceiverIngress, withMaxRuntimes } from "./receiverIngress.ts"
 import { parseUsersConfig, type UserConfig } from "./usersConfig.ts"
+import { heartbeatFilesKeys, type HeartbeatFilesSettings, parseHeartbeatFilesSettings } from "./heartbeatFilesConfig.ts"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
 export { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
@@ -85,6 +86,8 @@ export interface ReceiverConfig {
   readonly ingress?: ReceiverIngress | undefined
   /** `new_resources_per_minute`, `max_resources_per_client` (resourceLimits.ts); absent: the defaults. */
   readonly resourceLimits?: ResourceLimits | undefined
+  /** `history_max_bytes` / `history_keep` of the heartbeat files (heartbeatFilesConfig.ts); absent: the defaults. */
+  readonly heartbeatFiles?: HeartbeatFilesSettings | undefined
 }
 
 const SeverityName = Severity.annotate(expected("expected a severity name, e.g. critical, major, minor or warning"))
@@ -152,9 +155,9 @@ const ReceiverYaml = Schema.Struct({
 
 type ReceiverYaml = typeof ReceiverYaml.Type
 
-// threshold_sets / thresholds are read by receiverThresholds.ts; the ingress keys by receiverIngress.ts.
+// threshold_sets / thresholds are read by receiverThresholds.ts; the ingress keys by receiverIngress.ts; the heartbeat files' keys by heartbeatFilesConfig.ts.
 const knownKeys = {
-  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", "users", ...ingressKeys.top],
+  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", "users", ...ingressKeys.top, ...heartbeatFilesKeys],
   client: [...Object.keys(ClientEntry.fields), "thresholds", ...ingressKeys.client],
   resource: ["severity", "environment", "service", "location", "thresholds", ...ingressKeys.resource]
 }
@@ -360,11 +363,13 @@ export const parseReceiverConfig = (
   const decoded = decodeReceiverYaml(raw, { errors: "all" })
   const thresholds = parseReceiverThresholds(raw)
   const ingress = parseReceiverIngress(raw)
-  if (Result.isFailure(decoded) || Result.isFailure(thresholds) || Result.isFailure(ingress)) {
+  const heartbeatFiles = parseHeartbeatFilesSettings(raw)
+  if (Result.isFailure(decoded) || Result.isFailure(thresholds) || Result.isFailure(ingress) || Result.isFailure(heartbeatFiles)) {
     return Result.fail([
       ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, raw) : []),
       ...(Result.isFailure(thresholds) ? thresholds.failure : []),
-      ...(Result.isFailure(ingress) ? ingress.failure : [])
+      ...(Result.isFailure(ingress) ? ingress.failure : []),
+      ...(Result.isFailure(heartbeatFiles) ? heartbeatFiles.failure : [])
     ])
   }
   const yaml = decoded.success
@@ -386,7 +391,8 @@ export const parseReceiverConfig = (
     http: config.http === undefined || users.success.users.length === 0 ? config.http : { ...config.http, users: users.success.users },
     clients: withMaxRuntimes(config.clients, ingress.success),
     thresholds: thresholds.success,
-    ingress: ingress.success
+    ingress: ingress.success,
+    heartbeatFiles: heartbeatFiles.success
   })
 }
 

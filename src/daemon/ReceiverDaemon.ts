@@ -65,7 +65,11 @@ const layerSubscribers = (config: ReceiverConfig, options: ReceiverDaemonOptions
   return options.heartbeatFiles
     ? Layer.merge(
       always,
-      layerHeartbeatFiles({ directory: options.heartbeatDir ?? join(stateDir, "heartbeats"), flushIntervalMs: 1000 })
+      layerHeartbeatFiles({
+        directory: options.heartbeatDir ?? join(stateDir, "heartbeats"),
+        flushIntervalMs: 1000,
+        ...config.heartbeatFiles
+      })
     )
     : always
 }

@@ -1,168 +1,364 @@
-import { Clock, Context, Effect, Layer } from "effect"
-import { appendFile, mkdir, rename, rm, writeFile } from "node:fs/promises"
-import { join } from "node:path"
+import { Clock, Context, Effect, Layer, Semaphore } from "effect"
+import { Worker } from "node:worker_threads"
 import { ResourceChanges } from "../changes/ResourceChanges.ts"
+import { defaultHeartbeatFilesSettings } from "../config/heartbeatFilesConfig.ts"
 import type { ResourceState } from "../monitor/resourceRules.ts"
-import { liveCounter } from "../support/liveMetrics.ts"
-import { wallOffsetMillis } from "../support/monotonicTime.ts"
+import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
+import { monotonicMillis, wallOffsetMillis } from "../support/monotonicTime.ts"
 import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
-import { clientFolderName, ResourceFileNames } from "./fileNames.ts"
+import { utcStamp } from "./fileNames.ts"
 import { heartbeatLine } from "./heartbeatLine.ts"
+import { pythonJson, pythonNumber, pythonString } from "./pythonJson.ts"
+import type { BatchWritten, WriteBatch, WriterSettings } from "./heartbeatFileWriter.ts"
 
 export interface HeartbeatFilesOptions {
   /** Holds `current/` and `history/`. */
   readonly directory: string
   /** Write-behind period: heartbeats reach the files within about this long. */
   readonly flushIntervalMs: number
+  /** A history file is rotated before an append would take it past this (default 1 MiB). */
+  readonly historyMaxBytes?: number
+  /** Rotated history copies kept, `<file>.1` (newest) to `<file>.<keep>` (default 3). */
+  readonly historyKeep?: number
 }
+
+/**
+ * History lines kept per resource between two writes (normally one second apart), and bytes of
+ * lines for all resources together. Past either, a heartbeat's history line is dropped (counted);
+ * the resource's current file still gets its newest heartbeat.
+ */
+export const maxPendingLinesPerResource = 100
+export const maxPendingBytes = 64 * 1024 * 1024
 
 export interface HeartbeatFilesCounters {
   readonly flushes: number
   readonly filesWritten: number
   readonly writeErrors: number
+  readonly rotations: number
+  readonly historyLinesDropped: number
+  /** How far behind the files are (see `heartbeat_mesh_file_lag_seconds`). */
+  readonly lagSeconds: number
 }
 
 export class HeartbeatFiles extends Context.Service<HeartbeatFiles, {
-  /** Writes everything pending now (shutdown, tests). */
+  /** Writes everything pending now and waits until it is on disk (shutdown, tests). */
   readonly flush: Effect.Effect<void>
   readonly counters: () => HeartbeatFilesCounters
 }>()("heartbeat-mesh/files/HeartbeatFiles") {}
 
+/**
+ * One heartbeat's history line, byte for byte `heartbeatLine` (json.dumps as the deployed receiver
+ * wrote it, no token) and a newline, made in parts: `{"utc": "<stamp>", "resource": ` (the same for
+ * every line of a second: kept as bytes), the resource's name as `pythonString` makes it, `, "payload": `,
+ * `pythonJson` of the payload, and the timeout with the end. Every part is ASCII (json.dumps escapes
+ * everything else), so a part's bytes are its characters. The stamp is wall-clock time: the
+ * heartbeat's time on the receiver's timeline plus how far the wall clock is ahead of it
+ * (`wallOffsetMillis`, read once per second). A test holds these lines to `heartbeatLine`.
+ */
+const makeStamps = (clock: Clock.Clock) => {
+  let second = Number.NaN
+  let prefix = Buffer.alloc(0)
+  return (timelineMs: number): Buffer => {
+    const now = Math.floor(timelineMs / 1000)
+    if (now !== second) {
+      second = now
+      prefix = Buffer.from(`{"utc": "${utcStamp(timelineMs + wallOffsetMillis(clock))}", "resource": `, "latin1")
+    }
+    return prefix
+  }
+}
+const payloadKey = Buffer.from(`, "payload": `, "latin1")
+const payloadJson = (seen: ResourceState) => seen.payload === undefined || seen.payload === null ? "null" : pythonJson(seen.payload)
+const lineSuffix = (seen: ResourceState) =>
+  `, "timeout": ${
+    seen.timeoutOverrideMinutes === undefined || seen.timeoutOverrideMinutes === null ? "null" : pythonNumber(seen.timeoutOverrideMinutes)
+  }}\n`
+const noTimeoutSuffix = Buffer.from(`, "timeout": null}\n`, "latin1")
+
+/** A resource with heartbeats (or a deregistration) not yet written. */
 interface PendingResource {
   readonly client: string
   readonly resource: string
-  /** The state after each heartbeat since the last write, oldest first; the last one is the current file. */
-  seen: Array<ResourceState>
+  readonly resourceJson: string
+  /** Index of its newest line in the batch's line buffer; -1 for none. */
+  last: number
+  lines: number
+  /** Its newest state, kept only once its lines no longer fit (the current file is made from it). */
+  overflow: ResourceState | undefined
   remove: boolean
 }
 
 /**
- * One heartbeat's line, as the deployed receiver wrote it (json.dumps, no token: see heartbeatLine.ts);
- * its time as wall-clock time (`wallOffsetMs`: wall clock less the receiver's timeline).
+ * The lines of the pending batch, appended as the heartbeats come into one byte buffer: a
+ * heartbeat leaves no object behind for the garbage collector to carry until the write (held for
+ * a second, each such object outlived the young generation), and its line is written in parts
+ * (shared stamp bytes, name, payload JSON, end) rather than built as one string first (which V8 must
+ * flatten before encoding it: twice the cost, measured). The buffers are moved to the writer
+ * thread with the batch and come back with its answer, so no batch copies bytes or touches fresh
+ * memory (page faults on fresh buffers cost more than the copying itself, measured).
  */
-const lineOf = (resource: string, seen: ResourceState, wallOffsetMs: number): string =>
-  heartbeatLine(resource, (seen.lastSeenMs ?? 0) + wallOffsetMs, seen.payload, seen.timeoutOverrideMinutes)
+class LineBuffer {
+  bytes: Buffer = Buffer.from(new ArrayBuffer(1024 * 1024))
+  used = 0
+  /** Per line: start, length, previous line of the same resource. */
+  links = new Int32Array(3 * 16 * 1024)
+  count = 0
+  private spare: { readonly bytes: ArrayBuffer; readonly links: ArrayBuffer } | undefined = undefined
 
-const writeConcurrency = 16
+  /** Appends one line after `previous`; its index, or -1 when the batch is full. */
+  add(prefix: Buffer, resourceJson: string, payload: string, suffix: Buffer | string, previous: number): number {
+    // Every part is ASCII: one byte per character.
+    const most = prefix.length + resourceJson.length + payloadKey.length + payload.length + suffix.length
+    if (this.used + most > this.bytes.length) {
+      if (this.used + most > maxPendingBytes) return -1
+      const grown = Buffer.from(new ArrayBuffer(Math.min(maxPendingBytes, Math.max(2 * this.bytes.length, this.used + most))))
+      grown.set(this.bytes.subarray(0, this.used))
+      this.bytes = grown
+    }
+    if (3 * this.count + 3 > this.links.length) {
+      const grown = new Int32Array(2 * this.links.length)
+      grown.set(this.links)
+      this.links = grown
+    }
+    const start = this.used
+    // TypedArray#set: Buffer#copy costs more than the copy itself for a few dozen bytes.
+    this.bytes.set(prefix, start)
+    let at = start + prefix.length
+    at += this.bytes.write(resourceJson, at, "latin1")
+    this.bytes.set(payloadKey, at)
+    at += payloadKey.length
+    at += this.bytes.write(payload, at, "latin1")
+    if (typeof suffix === "string") {
+      at += this.bytes.write(suffix, at, "latin1")
+    } else {
+      this.bytes.set(suffix, at)
+      at += suffix.length
+    }
+    const link = 3 * this.count
+    this.links[link] = start
+    this.links[link + 1] = at - start
+    this.links[link + 2] = previous
+    this.used = at
+    return this.count++
+  }
+
+  /** The filled buffers, to be moved to the writer; this goes on with the spare ones (or new ones). */
+  handOver(): { readonly bytes: ArrayBuffer; readonly links: ArrayBuffer } {
+    const filled = { bytes: this.bytes.buffer as ArrayBuffer, links: this.links.buffer as ArrayBuffer }
+    const next = this.spare
+    this.spare = undefined
+    this.bytes = Buffer.from(next?.bytes ?? new ArrayBuffer(filled.bytes.byteLength))
+    this.links = new Int32Array(next?.links ?? new ArrayBuffer(filled.links.byteLength))
+    this.used = 0
+    this.count = 0
+    return filled
+  }
+
+  /** Buffers back from the writer: kept for the next batch unless they are far larger than needed. */
+  giveBack(bytes: ArrayBuffer, links: ArrayBuffer, used: number): void {
+    if (bytes.byteLength > 1024 * 1024 && bytes.byteLength > 4 * used) return
+    this.spare = { bytes, links }
+  }
+}
+
+/** The batch the writer thread takes: lines as bytes (moved, not copied), file names made there. */
+const batchOf = (
+  id: number,
+  pending: ReadonlyMap<string, PendingResource>,
+  lines: LineBuffer,
+  wallOffsetMs: number,
+  errors: Array<string>
+): WriteBatch => {
+  const names: Array<string> = []
+  const current: Array<string> = []
+  const last = new Int32Array(pending.size)
+  const remove = new Uint8Array(pending.size)
+  let item = 0
+  for (const entry of pending.values()) {
+    let content = ""
+    if (entry.overflow !== undefined) {
+      try {
+        const seen = entry.overflow
+        content = heartbeatLine(entry.resource, (seen.lastSeenMs ?? 0) + wallOffsetMs, seen.payload, seen.timeoutOverrideMinutes)
+      } catch (error) {
+        errors.push(`${entry.client}/${entry.resource.slice(0, 120)}: file content: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+    names.push(entry.client, entry.resource)
+    current.push(content)
+    last[item] = entry.last
+    remove[item] = entry.remove ? 1 : 0
+    item++
+  }
+  const used = lines.used
+  const filled = lines.handOver()
+  return { id, bytes: filled.bytes, used, lines: filled.links, names, last, current, remove }
+}
+
+const writerUrl = new URL("./heartbeatFileWriter.ts", import.meta.url)
 
 /**
  * The deployed version's heartbeat files (SPEC 3.3), for logging and external tools:
- * `current/<client>/<resource>.json` holds the last heartbeat, `history/...` one line per heartbeat.
- * A subscriber of the change stream: a heartbeat only records the new state in memory (a
- * deregistration marks the files for removal); a fiber writes in batches, so a slow or full disk
- * never slows ingestion, and a write error is logged (naming the resource, at most once a minute)
- * and counted while monitoring goes on; one resource's failure never stops another's files.
- * Tokens are never written.
+ * `current/<client>/<resource>.json` holds the last heartbeat, `history/...` one line per heartbeat,
+ * rotated at `historyMaxBytes` with `historyKeep` copies. A subscriber of the change stream: a
+ * heartbeat appends its line to the pending batch's buffer, coalesced per resource (a
+ * deregistration marks the files for removal). Every `flushIntervalMs` the batch goes to a writer
+ * thread (`heartbeatFileWriter.ts`) that writes each resource's files with synchronous calls: the
+ * file system costs the event loop nothing, and while a batch is being written the next one
+ * gathers (one batch at a time, so a slow disk holds at most one batch plus what came since). A
+ * write error is logged (naming the resource, at most once a minute) and counted, one resource's
+ * failure never stops another's files, and monitoring goes on. Tokens are never written.
  */
 export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
   Layer.effect(
     HeartbeatFiles,
     Effect.gen(function*() {
-      // By client, then resource: the heartbeat path only appends to an array (names and JSON are
-      // made at write time, once per resource per flush).
-      let pending = new Map<string, Map<string, PendingResource>>()
-      const createdFolders = new Set<string>()
-      const fileNames = new ResourceFileNames(join(options.directory, "current"))
+      const clock = yield* Clock.Clock
+      const stampPrefixOf = makeStamps(clock)
+      const settings: WriterSettings = {
+        directory: options.directory,
+        historyMaxBytes: options.historyMaxBytes ?? defaultHeartbeatFilesSettings.historyMaxBytes,
+        historyKeep: options.historyKeep ?? defaultHeartbeatFilesSettings.historyKeep
+      }
+      // Keyed by the change's key (one string per resource): the heartbeat path is a get and an append.
+      let pending = new Map<string, PendingResource>()
+      const lines = new LineBuffer()
+      /** When (on the receiver's timeline, as `moment.nowMs`) the oldest heartbeat not yet handed to the writer was received. */
+      let pendingSinceMs: number | undefined = undefined
+      /** When the oldest heartbeat of the batch being written was received. */
+      let writingSinceMs: number | undefined = undefined
+      /** How long the last batch's oldest heartbeat waited until it was on disk. */
+      let lastBatchLagMs = 0
       let flushes = 0
       let filesWritten = 0
       let writeErrors = 0
+      let rotations = 0
+      let historyLinesDropped = 0
+      /** Lines that could not be made (a payload without a JSON form), for the next write's log. */
+      const contentErrors: Array<string> = []
       const logWriteError = throttledLog(60_000)
+      const logWriterFailure = throttledLog(60_000)
 
-      const pendingFor = (client: string, resource: string) => {
-        let resources = pending.get(client)
-        if (resources === undefined) {
-          resources = new Map()
-          pending.set(client, resources)
-        }
-        let entry = resources.get(resource)
+      const pendingFor = (key: string, client: string, resource: string, nowMs: number) => {
+        let entry = pending.get(key)
         if (entry === undefined) {
-          entry = { client, resource, seen: [], remove: false }
-          resources.set(resource, entry)
+          entry = {
+            client,
+            resource,
+            resourceJson: pythonString(resource),
+            last: -1,
+            lines: 0,
+            overflow: undefined,
+            remove: false
+          }
+          pending.set(key, entry)
+          if (pendingSinceMs === undefined) pendingSinceMs = nowMs
         }
         return entry
       }
 
       const changes = yield* ResourceChanges
-      const clock = yield* Clock.Clock
-      yield* changes.subscribe(({ cause, profile, after }) => {
+      yield* changes.subscribe(({ cause, key, profile, after, moment }) => {
         if (cause === "heartbeat" && after !== undefined) {
           // A deregistration earlier in this batch stays: its files go first, then these are written.
-          pendingFor(profile.client, profile.resource).seen.push(after)
+          const entry = pendingFor(key, profile.client, profile.resource, moment.nowMs)
+          let at = -1
+          if (entry.lines < maxPendingLinesPerResource) {
+            try {
+              const suffix = after.timeoutOverrideMinutes === undefined ? noTimeoutSuffix : lineSuffix(after)
+              at = lines.add(stampPrefixOf(after.lastSeenMs ?? 0), entry.resourceJson, payloadJson(after), suffix, entry.last)
+            } catch (error) {
+              if (contentErrors.length < 10) contentErrors.push(`${profile.client}/${profile.resource.slice(0, 120)}: file content: ${error instanceof Error ? error.message : String(error)}`)
+              return
+            }
+          }
+          if (at >= 0) {
+            entry.last = at
+            entry.lines++
+            entry.overflow = undefined
+          } else {
+            historyLinesDropped++
+            entry.overflow = after
+          }
         } else if (cause === "deregister") {
-          const entry = pendingFor(profile.client, profile.resource)
-          entry.seen = []
+          const entry = pendingFor(key, profile.client, profile.resource, moment.nowMs)
+          entry.last = -1
+          entry.lines = 0
+          entry.overflow = undefined
           entry.remove = true
         }
       })
 
-      const ensureFolder = async (path: string) => {
-        if (createdFolders.has(path)) return
-        await mkdir(path, { recursive: true })
-        createdFolders.add(path)
+      // The writer thread: started now, replaced at the next write if it ever dies.
+      let writer: Worker | undefined = undefined
+      const waiting = new Map<number, (answer: BatchWritten | Error) => void>()
+      const failAll = (error: Error) => {
+        for (const answer of waiting.values()) answer(error)
+        waiting.clear()
       }
-
-      /** Writes one resource's files; returns what failed, each naming the resource. Never throws. */
-      const writeOne = async (entry: PendingResource, wallOffsetMs: number): Promise<Array<string>> => {
-        const errors: Array<string> = []
-        const name = `${entry.client}/${entry.resource.slice(0, 120)}`
-        const attempt = async (what: string, action: () => Promise<void>) => {
-          try {
-            await action()
-          } catch (error) {
-            errors.push(`${name}: ${what}: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`)
-          }
-        }
-        let folder = ""
-        let file = ""
-        let lines: Array<string> = []
-        await attempt("file name and content", async () => {
-          folder = clientFolderName(entry.client)
-          file = await fileNames.fileFor(folder, entry.resource)
-          lines = entry.seen.map((seen) => lineOf(entry.resource, seen, wallOffsetMs))
+      const startWriter = () => {
+        const worker = new Worker(writerUrl, { workerData: settings })
+        worker.unref()
+        worker.on("message", (answer: BatchWritten) => {
+          const resume = waiting.get(answer.id)
+          waiting.delete(answer.id)
+          resume?.(answer)
         })
-        if (errors.length > 0) return errors
-        const currentDir = join(options.directory, "current", folder)
-        const historyDir = join(options.directory, "history", folder)
-        if (entry.remove) {
-          await attempt("remove current", () => rm(join(currentDir, file), { force: true }))
-          await attempt("remove history", () => rm(join(historyDir, file), { force: true }))
-          fileNames.forget(folder, entry.resource)
-          if (lines.length > 0) await attempt("file name", async () => {
-            file = await fileNames.fileFor(folder, entry.resource)
-          })
-        }
-        if (lines.length > 0) {
-          await attempt("write current", async () => {
-            await ensureFolder(currentDir)
-            const target = join(currentDir, file)
-            // No newline after the current file's one line, as the deployed json.dump left it.
-            await writeFile(`${target}.tmp`, lines[lines.length - 1]!)
-            await rename(`${target}.tmp`, target)
-            filesWritten++
-          })
-          await attempt("append history", async () => {
-            await ensureFolder(historyDir)
-            await appendFile(join(historyDir, file), lines.join("\n") + "\n")
-            filesWritten++
-          })
-        }
-        return errors
+        worker.on("error", (error) => {
+          if (writer === worker) writer = undefined
+          failAll(error)
+        })
+        worker.on("exit", (code) => {
+          if (writer === worker) writer = undefined
+          failAll(new Error(`the heartbeat file writer stopped (exit code ${code})`))
+        })
+        writer = worker
+        return worker
       }
+      startWriter()
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(async () => {
+          const worker = writer
+          writer = undefined
+          if (worker !== undefined) await worker.terminate()
+        })
+      )
 
-      const flush = Effect.gen(function*() {
-        if (pending.size === 0) return
-        const batch = [...pending.values()].flatMap((resources) => [...resources.values()])
+      const write = (batch: WriteBatch) =>
+        Effect.callback<BatchWritten, Error>((resume) => {
+          waiting.set(batch.id, (answer) => resume(answer instanceof Error ? Effect.fail(answer) : Effect.succeed(answer)))
+          // The batch's bytes are its own copies: moved to the writer, not copied again.
+          ;(writer ?? startWriter()).postMessage(batch, [batch.bytes, batch.lines])
+        })
+
+      let nextBatchId = 0
+      const writeOnce = Effect.gen(function*() {
+        if (pending.size === 0 && contentErrors.length === 0) return
+        const errors = contentErrors.splice(0)
+        const batch = batchOf(nextBatchId++, pending, lines, wallOffsetMillis(clock), errors)
+        const sinceMs = pendingSinceMs
         pending = new Map()
+        pendingSinceMs = undefined
+        writingSinceMs = sinceMs
+        const written = yield* Effect.result(write(batch))
+        writingSinceMs = undefined
+        if (written._tag === "Failure") {
+          // A defect of the writer thread (it is started again for the next batch): this batch's
+          // files wait for their resources' next heartbeats.
+          writeErrors += batch.last.length
+          return yield* logWriterFailure(Effect.logError("the heartbeat file writer failed; this batch's files are written at their next heartbeat, monitoring goes on", {
+            directory: options.directory,
+            resources: batch.last.length,
+            error: written.failure.message
+          }))
+        }
+        const answer = written.success
+        lines.giveBack(answer.bytes, answer.lines, batch.used)
         flushes++
-        const wallOffsetMs = wallOffsetMillis(clock)
-        const errors = yield* Effect.promise(async () => {
-          const found: Array<string> = []
-          for (let i = 0; i < batch.length; i += writeConcurrency) {
-            const results = await Promise.all(batch.slice(i, i + writeConcurrency).map((entry) => writeOne(entry, wallOffsetMs)))
-            for (const result of results) found.push(...result)
-          }
-          return found
-        })
+        filesWritten += answer.written
+        rotations += answer.rotated
+        if (sinceMs !== undefined) lastBatchLagMs = Math.max(0, monotonicMillis(clock) - sinceMs)
+        errors.push(...answer.errors)
         if (errors.length === 0) return
         writeErrors += errors.length
         yield* logWriteError(Effect.logError("heartbeat files could not be written; the other resources' files were, monitoring goes on", {
@@ -172,14 +368,33 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
           ...(errors.length > 1 ? { second: errors[1] } : {})
         }))
       })
+      // The periodic write and an explicit flush never overlap: one batch at a time.
+      const flush = Semaphore.makeUnsafe(1).withPermit(writeOnce)
+
+      const lagSeconds = () => {
+        const oldest = Math.min(pendingSinceMs ?? Infinity, writingSinceMs ?? Infinity)
+        const waitingMs = oldest === Infinity ? 0 : Math.max(0, monotonicMillis(clock) - oldest)
+        return Math.max(waitingMs, lastBatchLagMs) / 1000
+      }
 
       yield* runWriteBehind(options.flushIntervalMs, flush)
       yield* liveCounter("heartbeat_files_written_total", "Heartbeat files written (current replaced, history appended)", () => filesWritten)
       yield* liveCounter("heartbeat_files_errors_total", "Heartbeat file writes or removals that failed", () => writeErrors)
+      yield* liveCounter("heartbeat_files_rotations_total", "History files rotated at history_max_bytes", () => rotations)
+      yield* liveCounter(
+        "heartbeat_files_history_dropped_total",
+        `History lines dropped: more than ${maxPendingLinesPerResource} heartbeats of one resource, or ${maxPendingBytes / 1024 / 1024} MiB of lines, between two writes`,
+        () => historyLinesDropped
+      )
+      yield* liveGauge(
+        "file_lag_seconds",
+        "How far the heartbeat files are behind: the oldest heartbeat not yet written, or the last write's oldest heartbeat",
+        lagSeconds
+      )
 
       return HeartbeatFiles.of({
         flush,
-        counters: () => ({ flushes, filesWritten, writeErrors })
+        counters: () => ({ flushes, filesWritten, writeErrors, rotations, historyLinesDropped, lagSeconds: lagSeconds() })
       })
     })
   )

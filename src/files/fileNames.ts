@@ -1,4 +1,5 @@
 import { hash } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 
@@ -55,14 +56,9 @@ export const clientFolderName = (client: string): string => {
 /** "YYYY-MM-DD HH:MM:SS" in UTC, as the deployed heartbeat files have it. */
 export const utcStamp = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace("T", " ")
 
-/** Which resource a heartbeat file is about, from its first line; undefined when it cannot tell. */
-const resourceIn = async (path: string): Promise<string | undefined> => {
-  let text: string
-  try {
-    text = await readFile(path, "utf8")
-  } catch {
-    return undefined
-  }
+/** Which resource a heartbeat file's text is about, from its first line; undefined when it cannot tell. */
+const resourceOf = (text: string | undefined): string | undefined => {
+  if (text === undefined) return undefined
   try {
     const first = JSON.parse(text.split("\n", 1)[0]!) as { resource?: unknown }
     return typeof first.resource === "string" ? first.resource : undefined
@@ -70,6 +66,29 @@ const resourceIn = async (path: string): Promise<string | undefined> => {
     return undefined
   }
 }
+
+const readOrUndefined = async (path: string): Promise<string | undefined> => {
+  try {
+    return await readFile(path, "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+const readOrUndefinedSync = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The decision, as a generator over the current files it needs to read: it yields a path and is
+ * given back that file's text (undefined when there is none). `fileFor` reads them asynchronously,
+ * `fileForSync` (the heartbeat files' writer thread) synchronously: one decision for both.
+ */
+type Choice = Generator<string, string, string | undefined>
 
 /**
  * Decides each resource's file name once per run, first come first served, and stable across
@@ -90,19 +109,24 @@ export class ResourceFileNames {
 
   /** The file name (with `.json`) for a resource of a client whose folder is `folder`. */
   async fileFor(folder: string, resource: string): Promise<string> {
-    const key = `${folder}/${resource}`
-    const known = this.decided.get(key)
+    const known = this.decided.get(`${folder}/${resource}`)
     if (known !== undefined) return known
-    let chosen = await this.choose(folder, resource)
+    const choice = this.choose(folder, resource)
+    let step = choice.next()
+    while (!step.done) step = choice.next(await readOrUndefined(step.value))
     // While this one read the disk, the same resource may have been decided, or another resource
     // may have taken the name: checked and claimed in one synchronous step.
-    const raced = this.decided.get(key)
-    if (raced !== undefined) return raced
-    const owner = this.owners.get(`${folder}/${chosen}`)
-    if (owner !== undefined && owner !== resource) chosen = `${safeName(resource)}.json`
-    this.decided.set(key, chosen)
-    this.owners.set(`${folder}/${chosen}`, resource)
-    return chosen
+    return this.claim(folder, resource, step.value)
+  }
+
+  /** `fileFor` with synchronous reads, for a caller that decides one name at a time (the writer thread). */
+  fileForSync(folder: string, resource: string): string {
+    const known = this.decided.get(`${folder}/${resource}`)
+    if (known !== undefined) return known
+    const choice = this.choose(folder, resource)
+    let step = choice.next()
+    while (!step.done) step = choice.next(readOrUndefinedSync(step.value))
+    return this.claim(folder, resource, step.value)
   }
 
   /** Forgets a resource whose files were removed (deregistration): its name is free again. */
@@ -114,15 +138,24 @@ export class ResourceFileNames {
     if (this.owners.get(`${folder}/${name}`) === resource) this.owners.delete(`${folder}/${name}`)
   }
 
-  private async choose(folder: string, resource: string): Promise<string> {
+  private claim(folder: string, resource: string, choice: string): string {
+    const key = `${folder}/${resource}`
+    const raced = this.decided.get(key)
+    if (raced !== undefined) return raced
+    let chosen = choice
+    const owner = this.owners.get(`${folder}/${chosen}`)
+    if (owner !== undefined && owner !== resource) chosen = `${safeName(resource)}.json`
+    this.decided.set(key, chosen)
+    this.owners.set(`${folder}/${chosen}`, resource)
+    return chosen
+  }
+
+  private *choose(folder: string, resource: string): Choice {
     const safe = `${safeName(resource)}.json`
     if (!deployedFileNameUsable(resource)) return safe
     const plain = `${deployedFileName(resource)}.json`
-    const takenBy = async (name: string) => {
-      const owner = this.owners.get(`${folder}/${name}`) ?? await resourceIn(join(this.currentRoot, folder, name))
-      return owner === undefined || owner === resource ? undefined : owner
-    }
-    if (await resourceIn(join(this.currentRoot, folder, safe)) === resource) return safe
-    return await takenBy(plain) === undefined ? plain : safe
+    if (resourceOf(yield join(this.currentRoot, folder, safe)) === resource) return safe
+    const owner = this.owners.get(`${folder}/${plain}`) ?? resourceOf(yield join(this.currentRoot, folder, plain))
+    return owner === undefined || owner === resource ? plain : safe
   }
 }
