@@ -8,10 +8,9 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Clock, Effect, Layer, References, Result } from "effect"
+import { Clock, Effect, Layer, References } from "effect"
 import { ActorProbe } from "../src/actors/ResourceActor.ts"
 import { layerCheckAlerts } from "../src/checkAlerts/CheckAlerts.ts"
-import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { HeartbeatFiles, layerHeartbeatFiles } from "../src/files/HeartbeatFiles.ts"
 import { layerLiveFeed } from "../src/http/LiveFeed.ts"
 import { decodeFrames } from "../src/ingress/FrameDecoder.ts"
@@ -22,27 +21,13 @@ import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import { layerSqliteStateStore } from "../src/store/sqliteStateStore.ts"
 import { StatePersistence } from "../src/store/StatePersistence.ts"
 import { layerMemoryStateStore } from "../src/store/StateStore.ts"
+import { benchConfig, benchResources, benchToken, flag, noHeartbeatFiles } from "./ingestSetup.ts"
 
-const flag = (name: string) => {
-  const at = process.argv.indexOf(name)
-  return at > 0 ? process.argv[at + 1] : undefined
-}
 const heartbeats = Number(flag("--heartbeats") ?? 2_000_000)
 const files = (flag("--files") ?? "on") === "on"
 const store = (flag("--store") ?? "on") === "on"
-const resources = 10_000
-const token = "bench-token-0123456789"
-const config = parseReceiverConfig(`
-enabled: true
-notify_devilry_sleep: 0
-queue_threshold: 1000000
-grace_period: 0
-clients:
-  Bench:
-    token: ${token}
-    timeout: 60
-`, "bench")
-if (Result.isFailure(config)) throw new Error(config.failure.join("\n"))
+const resources = benchResources
+const token = benchToken
 const frames = Array.from({ length: resources }, (_, i) =>
   [Buffer.from(JSON.stringify({ token, resource: `host${i}.bench.example.com`, payload: { uptime: 12345 } }))])
 
@@ -96,12 +81,12 @@ const pipeline = Effect.gen(function*() {
   Effect.provide(
     Layer.mergeAll(
       layerLiveFeed,
-      layerCheckAlerts(config.success),
+      layerCheckAlerts(benchConfig),
       files
         ? layerHeartbeatFiles({ directory: join(scratch, "heartbeats"), flushIntervalMs: 1000 })
-        : Layer.succeed(HeartbeatFiles)({ flush: Effect.void, counters: () => ({ flushes: 0, filesWritten: 0, writeErrors: 0, rotations: 0, historyLinesDropped: 0, lagSeconds: 0 }) })
+        : noHeartbeatFiles
     ).pipe(
-      Layer.provideMerge(layerReceiverCore(config.success)),
+      Layer.provideMerge(layerReceiverCore(benchConfig)),
       Layer.provide(ActorProbe.layerNone),
       Layer.provideMerge(layerTest),
       Layer.provide(store ? layerSqliteStateStore({ path: join(scratch, "state.db"), resetIfUnreadable: false }) : layerMemoryStateStore())

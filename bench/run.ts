@@ -125,6 +125,7 @@ const results = {
     filesOnRatio: ingest.filesOnRatio,
     storeOffRatio: ingest.storeOffRatio,
     pairedRatios: ingest.pairedRatios,
+    drainMs: ingest.drainMs,
     cpuMicrosPerHeartbeat: ingest.cpuMicrosPerHeartbeat,
     cpuRatios: ingest.cpuRatios,
     heartbeats: ingest.heartbeats,
