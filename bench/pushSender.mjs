@@ -1,11 +1,13 @@
 // A load generator in its own process: pushes `count` heartbeats for `resources` resources to
 // `endpoint` as fast as ZeroMQ takes them, then exits. With SERVER_KEY, over CURVE (a fresh client pair).
+// With PUSH_RATE=R in the environment, about R per second instead.
 // Usage: node pushSender.mjs ENDPOINT COUNT RESOURCES TOKEN [SERVER_KEY]
 import { curveKeyPair, Push } from "zeromq"
 
 const [endpoint, countText, resourcesText, token, serverKey] = process.argv.slice(2)
 const count = Number(countText)
 const resources = Number(resourcesText)
+const rate = Number(process.env["PUSH_RATE"] ?? 0)
 const messages = Array.from({ length: resources }, (_, i) =>
   JSON.stringify({ token, resource: `host${i}.bench.example.com`, payload: { uptime: 12345 } }))
 const curve = serverKey === undefined ? {} : (() => {
@@ -16,5 +18,13 @@ const curve = serverKey === undefined ? {} : (() => {
 // than 10 s for them, and frames dropped at the linger's end would leave the benchmark waiting.
 const socket = new Push({ sendHighWaterMark: 100_000, linger: 120_000, ...curve })
 socket.connect(endpoint)
-for (let i = 0; i < count; i++) await socket.send(messages[i % resources])
+const started = performance.now()
+for (let i = 0; i < count; i++) {
+  await socket.send(messages[i % resources])
+  // Paced: every 100 messages, wait until the schedule catches up.
+  if (rate > 0 && i % 100 === 99) {
+    const aheadMs = ((i + 1) / rate) * 1000 - (performance.now() - started)
+    if (aheadMs > 0) await new Promise((done) => setTimeout(done, aheadMs))
+  }
+}
 socket.close()

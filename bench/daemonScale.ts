@@ -1,0 +1,179 @@
+// Memory and restart of the real daemon (`heartbeat-mesh receiver`, a process of its own) at N
+// resources: traffic from a PUSH sender process (two heartbeats per resource, the second pass once
+// every resource is known), RSS after the traffic has settled, then SIGTERM and a restart from the
+// state it saved: time from spawn to /readyz answering 200, and RSS after the restart settled.
+// With heartbeat files on (the default configuration), a third pass paced at `--rate` heartbeats/s
+// measures how far behind the files fall (heartbeat_mesh_file_lag_seconds, sampled). Prints one JSON line.
+//   node bench/daemonScale.ts N [--files on|off] [--rate R] [--settle MS]
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { flag } from "./ingestSetup.ts"
+
+const resources = Number(process.argv[2] ?? 100_000)
+const files = (flag("--files") ?? "on") === "on"
+// Default: the whole fleet in 10 s, six times as fast as every resource sending once a minute.
+const paceRate = Number(flag("--rate") ?? Math.max(1000, resources / 10))
+const token = "daemon-scale-token-0123456789"
+const root = resolve(import.meta.dirname, "..")
+const cli = join(root, "src/bin/heartbeat-mesh.mjs")
+const settleMs = Number(flag("--settle") ?? 5_000)
+
+const freePort = () =>
+  new Promise<number>((done, fail) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? done(address.port) : fail(new Error("no port"))))
+    })
+  })
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
+
+const dir = mkdtempSync(join(tmpdir(), "hbm-bench-daemon-"))
+const [port, httpPort] = [await freePort(), await freePort()]
+const configPath = join(dir, "receiver.yaml")
+// Grace of a day: no `new` for the resources discovered here (the notifications are not what is
+// measured); a 60-minute timeout: nothing goes stale meanwhile.
+writeFileSync(configPath, `enabled: true
+notifier: stdout
+grace_period: 86400
+http:
+  listen: "127.0.0.1:${httpPort}"
+clients:
+  Bench:
+    token: ${token}
+    timeout: 60
+`)
+
+const startDaemon = () =>
+  spawn(process.execPath, [
+    cli,
+    "receiver",
+    "--config",
+    configPath,
+    "--iface",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--state-dir",
+    join(dir, "state"),
+    "--log-level",
+    "warn",
+    ...(files ? [] : ["--no-heartbeat-files"])
+  ], { stdio: ["ignore", "ignore", "inherit"] })
+
+const get = async (path: string) => {
+  try {
+    const response = await fetch(`http://127.0.0.1:${httpPort}${path}`)
+    return { status: response.status, text: await response.text() }
+  } catch {
+    return { status: 0, text: "" }
+  }
+}
+
+/** Milliseconds from now until /readyz answers 200. */
+const untilReady = async (daemon: ChildProcess, started: number) => {
+  for (;;) {
+    if (daemon.exitCode !== null) throw new Error(`the daemon exited with ${daemon.exitCode}`)
+    if ((await get("/readyz")).status === 200) return performance.now() - started
+    await sleep(20)
+  }
+}
+
+const metric = async (name: string) => {
+  const line = (await get("/metrics")).text.split("\n").find((l) => l.startsWith(`${name} `))
+  return line === undefined ? undefined : Number(line.split(" ")[1])
+}
+
+const rssOf = (daemon: ChildProcess) => {
+  const line = readFileSync(`/proc/${daemon.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!
+  return Number(line.split(/\s+/)[1]) * 1024
+}
+
+const send = (count: number, rate = 0) =>
+  new Promise<void>((done, fail) => {
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, "pushSender.mjs"), `tcp://127.0.0.1:${port}`, String(count), String(resources), token], {
+      stdio: "inherit",
+      env: { ...process.env, PUSH_RATE: String(rate) }
+    })
+    child.on("exit", (code) => (code === 0 ? done() : fail(new Error(`sender exited ${code}`))))
+  })
+
+const untilAccepted = async (count: number) => {
+  while (((await metric("heartbeat_mesh_heartbeats_accepted_total")) ?? 0) < count) await sleep(100)
+}
+
+/** Waits until state and files have nothing pending; returns the largest file lag seen meanwhile. */
+const untilWritten = async () => {
+  let lagMax = 0
+  for (;;) {
+    const pending = (await metric("heartbeat_mesh_state_pending")) ?? 0
+    const lag = (await metric("heartbeat_mesh_file_lag_seconds")) ?? 0
+    lagMax = Math.max(lagMax, lag)
+    if (pending === 0) return lagMax
+    await sleep(100)
+  }
+}
+
+const stop = (daemon: ChildProcess) =>
+  new Promise<number>((done) => {
+    const started = performance.now()
+    daemon.on("exit", () => done(performance.now() - started))
+    daemon.kill("SIGTERM")
+  })
+
+try {
+  let daemon = startDaemon()
+  await untilReady(daemon, performance.now())
+  const trafficStarted = performance.now()
+  await send(resources)
+  await untilAccepted(resources)
+  await send(resources)
+  await untilAccepted(2 * resources)
+  const trafficMs = performance.now() - trafficStarted
+  await untilWritten()
+  // Paced traffic with the files existing: how far behind do they fall?
+  let fileLagMaxSeconds: number | undefined
+  if (files) {
+    const pacedStarted = performance.now()
+    let lagMax = 0
+    const paced = send(resources, paceRate)
+    let done = false
+    void paced.then(() => (done = true))
+    while (!done || ((await metric("heartbeat_mesh_heartbeats_accepted_total")) ?? 0) < 3 * resources) {
+      // From 2.5 s on: by then the gauge speaks of this pass's writes, not of the last burst's.
+      const lag = (await metric("heartbeat_mesh_file_lag_seconds")) ?? 0
+      if (performance.now() - pacedStarted > 2500) lagMax = Math.max(lagMax, lag)
+      await sleep(200)
+      if (performance.now() - pacedStarted > 10 * 60_000) throw new Error("paced pass took too long")
+    }
+    await paced
+    fileLagMaxSeconds = Math.max(lagMax, await untilWritten())
+  }
+  await sleep(settleMs)
+  const daemonRssAfterTrafficBytes = rssOf(daemon)
+  const stopMs = await stop(daemon)
+
+  const restartStarted = performance.now()
+  daemon = startDaemon()
+  const restartMs = await untilReady(daemon, restartStarted)
+  const restored = await metric('heartbeat_mesh_resources{status="alive"}')
+  await sleep(settleMs)
+  const daemonRssAfterRestartBytes = rssOf(daemon)
+  await stop(daemon)
+  console.log(JSON.stringify({
+    resources,
+    files,
+    trafficMs: Math.round(trafficMs),
+    daemonRssAfterTrafficBytes,
+    stopMs: Math.round(stopMs),
+    restartMs: Math.round(restartMs),
+    restoredAlive: restored,
+    daemonRssAfterRestartBytes,
+    ...(fileLagMaxSeconds === undefined ? {} : { fileLagMaxSeconds, pacedRate: paceRate })
+  }))
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
