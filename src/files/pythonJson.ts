@@ -15,10 +15,18 @@ export const pythonJson = (value: unknown): string => {
     case "string":
       return pythonString(value)
     case "object": {
-      if (Array.isArray(value)) return value.length === 0 ? "[]" : `[${value.map(pythonJson).join(", ")}]`
-      const parts: Array<string> = []
-      for (const key in value) parts.push(`${pythonString(key)}: ${pythonJson((value as Record<string, unknown>)[key])}`)
-      return parts.length === 0 ? "{}" : `{${parts.join(", ")}}`
+      // Built by concatenation (V8 ropes), not arrays joined: this runs for every heartbeat written.
+      if (Array.isArray(value)) {
+        if (value.length === 0) return "[]"
+        let text = `[${pythonJson(value[0])}`
+        for (let index = 1; index < value.length; index++) text += `, ${pythonJson(value[index])}`
+        return `${text}]`
+      }
+      let text = ""
+      for (const key in value) {
+        text += `${text === "" ? "{" : ", "}${pythonString(key)}: ${pythonJson((value as Record<string, unknown>)[key])}`
+      }
+      return text === "" ? "{}" : `${text}}`
     }
     default:
       // A bigint, function or symbol never comes out of JSON.parse: refuse it as JSON.stringify does.
@@ -39,13 +47,15 @@ const shortEscapes: Readonly<Record<string, string>> = {
 // Python's ESCAPE_ASCII: a quote, a backslash, or anything outside space..tilde. JavaScript strings
 // are UTF-16, so a character beyond U+FFFF comes out as its surrogate pair, as Python writes it.
 const needsEscape = /["\\]|[^\x20-\x7e]/g
+const hasEscape = /["\\]|[^\x20-\x7e]/
+
+const escaped = (character: string) =>
+  shortEscapes[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`
 
 /** A string as `json.dumps` writes it with ensure_ascii (lower-case hex, as Python does). */
 export const pythonString = (text: string): string =>
-  `"${
-    text.replace(needsEscape, (character) =>
-      shortEscapes[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`)
-  }"`
+  // Most names and values need no escape: one test, and the text as it is.
+  hasEscape.test(text) ? `"${text.replace(needsEscape, escaped)}"` : `"${text}"`
 
 /**
  * A number as `json.dumps` writes it. A JSON number arrives here as a float without a note of how
@@ -57,6 +67,10 @@ export const pythonNumber = (value: number): string => {
   if (Number.isSafeInteger(value)) return String(value)
   if (Number.isNaN(value)) return "NaN"
   if (!Number.isFinite(value)) return value > 0 ? "Infinity" : "-Infinity"
+  // A fraction from 1e-4 up: JavaScript writes the same shortest digits in the same fixed notation
+  // (it turns to exponents only below 1e-6 and from 1e21); whole floats and the rest need the repr.
+  const magnitude = Math.abs(value)
+  if (magnitude >= 1e-4 && magnitude < 1e16 && !Number.isInteger(value)) return String(value)
   return pythonFloatRepr(value)
 }
 
