@@ -7,9 +7,8 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { writeFileSync } from "node:fs"
-import { Effect, Layer, Result } from "effect"
+import { Effect, Layer } from "effect"
 import { ActorProbe } from "../src/actors/ResourceActor.ts"
-import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { CurveIngress, layerCurveIngress } from "../src/ingress/CurveIngress.ts"
 import { layerUdpIngress, UdpIngress } from "../src/ingress/UdpIngress.ts"
 import { Ingress, IngressProbe, layerZmqIngress } from "../src/ingress/ZmqIngress.ts"
@@ -18,23 +17,14 @@ import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import type { HeartbeatRouter } from "../src/routing/HeartbeatRouter.ts"
 import { layerMemoryStateStore } from "../src/store/StateStore.ts"
 import { generateCurveKeyPair, keyFileText } from "../src/support/curveKeys.ts"
+import { benchConfig, benchResources, benchToken } from "./ingestSetup.ts"
 
 const quick = process.argv.includes("--quick")
 const heartbeats = quick ? 50_000 : 200_000
 const rounds = quick ? 1 : 3
-const resources = 10_000
-const token = "bench-token-0123456789"
-const config = parseReceiverConfig(`
-enabled: true
-notify_devilry_sleep: 0
-queue_threshold: 1000000
-grace_period: 0
-clients:
-  Bench:
-    token: ${token}
-    timeout: 60
-`, "bench")
-if (Result.isFailure(config)) throw new Error(config.failure.join("\n"))
+// The ingest benchmark's client and fleet (bench/ingestSetup.ts), so the transports compare with it.
+const resources = benchResources
+const token = benchToken
 const server = generateCurveKeyPair()
 const keyFile = join(mkdtempSync(join(tmpdir(), "hbm-bench-")), "curve.key")
 writeFileSync(keyFile, keyFileText(server, true), { mode: 0o600 })
@@ -56,7 +46,7 @@ const timeReception = (accepted: () => number, count: number) =>
 const around = <A, E>(layer: Layer.Layer<A, E, HeartbeatRouter | IngressProbe>) =>
   layer.pipe(
     Layer.provide(IngressProbe.layerNone),
-    Layer.provideMerge(layerReceiverCore(config.success)),
+    Layer.provideMerge(layerReceiverCore(benchConfig)),
     Layer.provide(ActorProbe.layerNone),
     Layer.provideMerge(layerTest),
     Layer.provide(layerMemoryStateStore())
