@@ -49,7 +49,7 @@ export class HeartbeatFiles extends Context.Service<HeartbeatFiles, {
 /**
  * One heartbeat's history line, byte for byte `heartbeatLine` (json.dumps as the deployed receiver
  * wrote it, no token) and a newline, made in parts: `{"utc": "<stamp>", "resource": ` (the same for
- * every line of a second: kept as bytes), the resource's name as `pythonString` makes it, `, "payload": `,
+ * every line of a second: made once), the resource's name as `pythonString` makes it, `, "payload": `,
  * `pythonJson` of the payload, and the timeout with the end. Every part is ASCII (json.dumps escapes
  * everything else), so a part's bytes are its characters. The stamp is wall-clock time: the
  * heartbeat's time on the receiver's timeline plus how far the wall clock is ahead of it
@@ -57,23 +57,23 @@ export class HeartbeatFiles extends Context.Service<HeartbeatFiles, {
  */
 const makeStamps = (clock: Clock.Clock) => {
   let second = Number.NaN
-  let prefix = Buffer.alloc(0)
-  return (timelineMs: number): Buffer => {
+  let prefix = ""
+  return (timelineMs: number): string => {
     const now = Math.floor(timelineMs / 1000)
     if (now !== second) {
       second = now
-      prefix = Buffer.from(`{"utc": "${utcStamp(timelineMs + wallOffsetMillis(clock))}", "resource": `, "latin1")
+      prefix = `{"utc": "${utcStamp(timelineMs + wallOffsetMillis(clock))}", "resource": `
     }
     return prefix
   }
 }
-const payloadKey = Buffer.from(`, "payload": `, "latin1")
+const payloadKey = `, "payload": `
 const payloadJson = (seen: ResourceState) => seen.payload === undefined || seen.payload === null ? "null" : pythonJson(seen.payload)
 const lineSuffix = (seen: ResourceState) =>
   `, "timeout": ${
     seen.timeoutOverrideMinutes === undefined || seen.timeoutOverrideMinutes === null ? "null" : pythonNumber(seen.timeoutOverrideMinutes)
   }}\n`
-const noTimeoutSuffix = Buffer.from(`, "timeout": null}\n`, "latin1")
+const noTimeoutSuffix = `, "timeout": null}\n`
 
 /** A resource with heartbeats (or a deregistration) not yet written. */
 interface PendingResource {
@@ -91,9 +91,9 @@ interface PendingResource {
 /**
  * The lines of the pending batch, appended as the heartbeats come into one byte buffer: a
  * heartbeat leaves no object behind for the garbage collector to carry until the write (held for
- * a second, each such object outlived the young generation), and its line is written in parts
- * (shared stamp bytes, name, payload JSON, end) rather than built as one string first (which V8 must
- * flatten before encoding it: twice the cost, measured). The buffers are moved to the writer
+ * a second, each such object outlived the young generation). The line's parts are joined as one
+ * string and written with one latin1 copy (all ASCII): cheaper than a write per part (225 vs 315 ns
+ * measured; with UTF-8 encoding it was the other way round). The buffers are moved to the writer
  * thread with the batch and come back with its answer, so no batch copies bytes or touches fresh
  * memory (page faults on fresh buffers cost more than the copying itself, measured).
  */
@@ -106,9 +106,10 @@ class LineBuffer {
   private spare: { readonly bytes: ArrayBuffer; readonly links: ArrayBuffer } | undefined = undefined
 
   /** Appends one line after `previous`; its index, or -1 when the batch is full. */
-  add(prefix: Buffer, resourceJson: string, payload: string, suffix: Buffer | string, previous: number): number {
+  add(prefix: string, resourceJson: string, payload: string, suffix: string, previous: number): number {
     // Every part is ASCII: one byte per character.
-    const most = prefix.length + resourceJson.length + payloadKey.length + payload.length + suffix.length
+    const line = prefix + resourceJson + payloadKey + payload + suffix
+    const most = line.length
     if (this.used + most > this.bytes.length) {
       if (this.used + most > maxPendingBytes) return -1
       const grown = Buffer.from(new ArrayBuffer(Math.min(maxPendingBytes, Math.max(2 * this.bytes.length, this.used + most))))
@@ -121,19 +122,7 @@ class LineBuffer {
       this.links = grown
     }
     const start = this.used
-    // TypedArray#set: Buffer#copy costs more than the copy itself for a few dozen bytes.
-    this.bytes.set(prefix, start)
-    let at = start + prefix.length
-    at += this.bytes.write(resourceJson, at, "latin1")
-    this.bytes.set(payloadKey, at)
-    at += payloadKey.length
-    at += this.bytes.write(payload, at, "latin1")
-    if (typeof suffix === "string") {
-      at += this.bytes.write(suffix, at, "latin1")
-    } else {
-      this.bytes.set(suffix, at)
-      at += suffix.length
-    }
+    const at = start + this.bytes.write(line, start, "latin1")
     const link = 3 * this.count
     this.links[link] = start
     this.links[link + 1] = at - start

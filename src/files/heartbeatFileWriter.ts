@@ -3,7 +3,7 @@
 // system calls cost the receiver's event loop nothing here, and a slow disk delays only the files.
 // Plain TypeScript over node: builtins and fileNames.ts, so the worker loads without the app. File
 // names are decided here, by fileNames.ts's ResourceFileNames, one resource at a time.
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs"
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { parentPort, workerData } from "node:worker_threads"
 import { clientFolderName, ResourceFileNames } from "./fileNames.ts"
@@ -56,6 +56,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 const isMissing = (error: unknown) => (error as { code?: unknown }).code === "ENOENT"
 
 const space = 0x20
+const readWriteCreate = constants.O_RDWR | constants.O_CREAT
 
 /** Writes batches into `settings.directory`; `folders` remembers the folders known to exist. */
 export const makeBatchWriter = (settings: WriterSettings) => {
@@ -87,14 +88,9 @@ export const makeBatchWriter = (settings: WriterSettings) => {
    * first 3x.
    */
   const replace = (path: string, content: Uint8Array) => {
-    let fd: number
-    try {
-      fd = openSync(path, "r+")
-    } catch (error) {
-      if (!isMissing(error)) throw error
-      writeFileSync(path, content)
-      return
-    }
+    // Read-write, created when missing, never truncated on open: no thrown ENOENT for a new file
+    // (an exception per file cost more than the open itself).
+    const fd = openSync(path, readWriteCreate, 0o666)
     try {
       const oldSize = fstatSync(fd).size
       if (oldSize > content.length) {
