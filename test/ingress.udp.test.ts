@@ -74,8 +74,8 @@ http:
     expect(samples.get("heartbeat_mesh_udp_acks_sent_total")).toBe(4)
     // The plain ZeroMQ counters are the ZeroMQ socket's own.
     expect(samples.get("heartbeat_mesh_heartbeats_received_total")).toBe(0)
-    const events = workspace.notifications().map((n) => [n.event, n.resource])
-    expect(events).toContainEqual(["heartbeat_mesh_heartbeat_new", "acked.example.com"])
+    // Notifications go out concurrently (notify_devilry runs through up to two spawn helpers): wait for each.
+    await waitFor("the new resource", () => workspace.notifications().find((n) => n.event === "heartbeat_mesh_heartbeat_new" && n.resource === "acked.example.com"))
     await waitFor("the deregistration", () => workspace.notifications().find((n) => n.event === "heartbeat_mesh_heartbeat_deregistered" && n.resource === "quiet.example.com"))
     expect(daemon.stderr()).not.toContain(token)
   })
