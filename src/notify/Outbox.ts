@@ -120,6 +120,9 @@ interface ChannelRuntime {
   failed: number
 }
 
+/** Rows of undelivered state changes written to the store in one transaction, at most. */
+export const flushChunkRows = 1000
+
 export const layerOutbox = (options: OutboxOptions) =>
   Layer.effect(
     Outbox,
@@ -166,7 +169,8 @@ export const layerOutbox = (options: OutboxOptions) =>
 
       // Durable state changes: written behind, deleted once delivered. A change delivered before
       // the next write never touches the disk.
-      let unsaved = new Map<string, PendingDelivery>()
+      const unsaved = new Map<string, PendingDelivery>()
+      let flushChunks = 0
       let saved = new Set<string>()
       let toDelete: Array<DeliveryRef> = []
       const durableKey = (channel: string, id: string) => `${channel}\u0000${id}`
@@ -191,26 +195,36 @@ export const layerOutbox = (options: OutboxOptions) =>
       }
 
       const logStoreFailure = throttledLog(60_000)
+      /**
+       * Writes what is owed in transactions of at most `flushChunkRows` rows, the event loop free
+       * between them (a burst of 200,000 new resources owes one row each). Each chunk is taken and
+       * written in one synchronous step, so flushes that overlap never lose or repeat a row.
+       */
       const flush = Effect.gen(function*() {
-        if (unsaved.size === 0 && toDelete.length === 0) return
-        const inserts = [...unsaved.values()]
-        const deletes = toDelete
-        unsaved = new Map()
-        toDelete = []
-        const written = yield* Effect.result(store.write(inserts, deletes))
-        if (written._tag === "Success") {
+        while (unsaved.size > 0 || toDelete.length > 0) {
+          const deletes = toDelete.splice(0, flushChunkRows)
+          const inserts: Array<PendingDelivery> = []
+          for (const [key, row] of unsaved) {
+            if (deletes.length + inserts.length >= flushChunkRows) break
+            inserts.push(row)
+            unsaved.delete(key)
+          }
+          const written = yield* Effect.result(store.write(inserts, deletes))
+          if (written._tag === "Failure") {
+            for (const row of inserts) {
+              const key = durableKey(row.channel, row.id)
+              if (!unsaved.has(key)) unsaved.set(key, row)
+            }
+            toDelete.push(...deletes)
+            return yield* logStoreFailure(Effect.logError("undelivered notifications could not be saved; will retry", {
+              store: store.location,
+              reason: written.failure.reason
+            }))
+          }
           for (const row of inserts) saved.add(durableKey(row.channel, row.id))
-          return
+          flushChunks++
+          if (unsaved.size > 0 || toDelete.length > 0) yield* Effect.yieldNow
         }
-        for (const row of inserts) {
-          const key = durableKey(row.channel, row.id)
-          if (!unsaved.has(key)) unsaved.set(key, row)
-        }
-        toDelete.push(...deletes)
-        yield* logStoreFailure(Effect.logError("undelivered notifications could not be saved; will retry", {
-          store: store.location,
-          reason: written.failure.reason
-        }))
       })
 
       const wake = (runtime: ChannelRuntime) => {
@@ -401,6 +415,7 @@ export const layerOutbox = (options: OutboxOptions) =>
       yield* liveCounter("notifications_failed_total", "Notifications given up after every retry, all channels", () => totals().failed)
       yield* liveCounter("notifications_shed_total", "Repeats shed and state changes coalesced, all channels", () => totals().shed)
       yield* liveGauge("notifications_queued", "Notifications waiting, all channels", () => totals().queued)
+      yield* liveCounter("notifications_outbox_writes_total", `Transactions writing undelivered state changes to state.db (at most ${flushChunkRows} rows each)`, () => flushChunks)
 
       // Undelivered state changes of an earlier run go out first, under their old ids.
       const pending = yield* store.loadAll.pipe(
