@@ -270,6 +270,8 @@ const receiverRoot = join(staging, "receiver")
 const receiverLib = join(receiverRoot, "usr/lib/heartbeat-mesh")
 mkdirSync(receiverLib, { recursive: true })
 const receiverBundled = await bundle("src/cli/main.ts", join(receiverLib, "heartbeat-mesh.mjs"))
+// The notify_devilry spawn helper runs as its own process: its bundle beside the receiver's (src/notify/spawnHelpers.ts finds it there).
+await bundle("src/notify/spawnHelper.ts", join(receiverLib, "spawnHelper.mjs"))
 cpSync(join(root, "src/http/dashboard"), join(receiverLib, "dashboard"), { recursive: true })
 copyZeromq(receiverLib)
 copyNode(receiverLib)

@@ -99,6 +99,23 @@ describe("npm run dist: the sender bundle and the two .deb packages", () => {
     expect(existsSync(join(receiverRoot, "usr/lib/heartbeat-mesh/dashboard/index.html"))).toBe(true)
   })
 
+  it("the receiver .deb carries the notify_devilry spawn helper, and the packaged Node runs it", async () => {
+    const lib = join(receiverRoot, "usr/lib/heartbeat-mesh")
+    const dir = mkdtempSync(join(tmpdir(), "hbm-dist-helper-"))
+    const standIn = join(dir, "notify_devilry.sh")
+    writeFileSync(standIn, `#!/bin/sh\ncat > "${dir}/delivered.json"\n`, { mode: 0o755 })
+    const helper = spawn(join(lib, "node"), [join(lib, "spawnHelper.mjs")], { stdio: ["pipe", "pipe", "pipe"] })
+    let answers = ""
+    helper.stdout!.on("data", (chunk) => (answers += chunk))
+    const exited = new Promise<number | null>((done) => helper.on("exit", done))
+    helper.stdin!.write(`${JSON.stringify({ run: 1, command: standIn, args: [], input: "{\"event\":\"x\"}", timeoutMs: 10_000, killAfterMs: 1000 })}\n`)
+    await waitFor("the run's answer", () => (answers.includes('"done":1') ? true : undefined))
+    helper.stdin!.end()
+    expect(await exited).toBe(0)
+    expect(answers.trim().split("\n").map((line) => JSON.parse(line)).at(-1)).toEqual({ done: 1, outcome: "exit", code: 0, signal: null, output: "" })
+    expect(readFileSync(join(dir, "delivered.json"), "utf8")).toBe('{"event":"x"}')
+  })
+
   it("the packaged sender delivers to the packaged receiver (real processes, real ZeroMQ), and deregisters with a token file", async () => {
     const port = await freePort()
     const dir = mkdtempSync(join(tmpdir(), "hbm-dist-run-"))

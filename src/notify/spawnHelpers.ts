@@ -1,5 +1,6 @@
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Queue, Schedule, Schema, type Scope, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { groupExists, signalGroup } from "../support/processGroup.ts"
@@ -74,7 +75,14 @@ const maxRequestChars = 1024 * 1024
 /** What the helper may take past a run's own limits (SIGTERM wait, SIGKILL wait) before the pool gives up on an answer. */
 const answerSlackMs = 3000
 
-const helperScript = fileURLToPath(new URL("./spawnHelper.ts", import.meta.url))
+/**
+ * The helper beside this module: the source (`spawnHelper.ts`) in a checkout, or in the packaged
+ * receiver (one bundled file) the helper's own bundle beside it (`spawnHelper.mjs`, scripts/dist.ts).
+ */
+const helperScript = (() => {
+  const source = fileURLToPath(new URL("./spawnHelper.ts", import.meta.url))
+  return existsSync(source) ? source : fileURLToPath(new URL("./spawnHelper.mjs", import.meta.url))
+})()
 /** A small heap is plenty: the helper holds a few runs' output tails. */
 const helperFlags = ["--max-old-space-size=32", "--max-semi-space-size=1"]
 const encoder = new TextEncoder()
