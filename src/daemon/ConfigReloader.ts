@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Queue, Result } from "effect"
+import { Context, Effect, Layer, Option, Queue, Result } from "effect"
 import { watch } from "node:fs"
 import { basename, dirname } from "node:path"
 import { loadReceiverConfig, type ReceiverConfig } from "../config/ReceiverConfig.ts"
@@ -7,6 +7,7 @@ import { Outbox } from "../notify/Outbox.ts"
 import { HeartbeatRouter } from "../routing/HeartbeatRouter.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
 import { changesNeedingRestart } from "./restartKeys.ts"
+import { UserDirectory } from "../http/auth/UserDirectory.ts"
 
 export interface ReloadOutcome {
   readonly applied: boolean
@@ -58,6 +59,7 @@ export const layerConfigReloader = (path: string) =>
       const engine = yield* HeartbeatRouter
       const checkAlerts = yield* CheckAlerts
       const outbox = yield* Outbox
+      const users = yield* Effect.serviceOption(UserDirectory)
       // Restart-only settings stay as the receiver started with them, whatever later reloads said.
       const started = engine.config()
       let applied = 0
@@ -85,6 +87,7 @@ export const layerConfigReloader = (path: string) =>
               ...changesNeedingRestart(started, next),
               ...(routesWaiting ? ["routes: changed (they wait for the changed channels)"] : [])
             ]
+            if (Option.isSome(users)) users.value.applyConfig(next)
             applied++
             const details = { file: path, trigger, ...clientChanges(before, next) }
             const logged = needsRestart.length === 0

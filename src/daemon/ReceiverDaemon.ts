@@ -9,6 +9,7 @@ import { layerLiveFeed } from "../http/LiveFeed.ts"
 import { layerStatusHttp } from "../http/StatusHttp.ts"
 import { layerPingServer, pingRoutesOnApi } from "../http/HttpIngress.ts"
 import { layerPingIngress } from "../http/PingIngress.ts"
+import { layerUserDirectory } from "../http/auth/UserDirectory.ts"
 import { layerFeedSockets } from "../http/FeedSocket.ts"
 import { layerResourceIndex } from "../http/ResourceIndex.ts"
 import { noReceiverIngress } from "../config/receiverIngress.ts"
@@ -84,8 +85,8 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     layerExtraIngress(config),
     layerConfigReloader(options.configPath)
   ).pipe(
-    // Subscribed before the socket opens: they see every heartbeat.
-    Layer.provideMerge(layerSubscribers(config, options, stateDir)),
+    // Subscribed before the socket opens: they see every heartbeat. (And the users in force, which a reload replaces.)
+    Layer.provideMerge(Layer.merge(layerSubscribers(config, options, stateDir), layerUserDirectory(config))),
     Layer.provideMerge(
       layerReceiverCore(config, { forceSend: options.forceSend, notifierOnly: options.notifier !== undefined })
     ),

@@ -1,12 +1,11 @@
 import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
-import { formatScryptHash } from "../support/passwordHash.ts"
 
 /**
  * What a reload cannot change in a running receiver: the settings its parts were built from at
  * start. Each names its receiver.yaml key; `hidden` ones (secrets, long lists) are said to have
  * changed, never shown.
  * Clients (tokens, timeouts, severities, resources, pinned CURVE keys, max_runtime),
- * thresholds, and notification routes and mute windows (the Outbox's applyConfig) are applied live.
+ * thresholds, and notification routes and mute windows (the Outbox's applyConfig) are applied live, and so are `users:` (src/http/auth/UserDirectory.ts).
  */
 const restartSettings: ReadonlyArray<{
   readonly key: string
@@ -30,11 +29,6 @@ const restartSettings: ReadonlyArray<{
   { key: "http.listen", read: (c) => (c.http === undefined ? undefined : `${c.http.host}:${c.http.port}`) },
   { key: "http.admin_token", read: (c) => c.http?.adminToken, hidden: true },
   { key: "http.read_token", read: (c) => c.http?.readToken, hidden: true },
-  {
-    key: "users",
-    read: (c) => c.http?.users?.map((u) => [u.name, u.role, u.scope.patterns, u.passwordHash && formatScryptHash(u.passwordHash), u.tokenDigests]),
-    hidden: true
-  },
   { key: "channels", read: (c) => c.notifications.channels, hidden: true },
   { key: "udp", read: (c) => c.ingress?.udp },
   { key: "curve", read: (c) => c.ingress?.curve },

@@ -8,6 +8,7 @@ import { SourceRateLimiter } from "../../ingress/SourceRateLimiter.ts"
 import { liveCounter, liveGauge } from "../../support/liveMetrics.ts"
 import { scryptDefaults, type ScryptHash, tokenDigest, verifyPassword } from "../../support/passwordHash.ts"
 import { Forbidden, NotFound, Unauthorized } from "../StatusApi.ts"
+import { indexUsers, UserDirectory } from "./UserDirectory.ts"
 
 /**
  * The bounds of logins and sessions (README "Users and roles"): a session lasts `sessionLifetimeMs`
@@ -92,13 +93,15 @@ export const layerHttpAuth = (settings: HttpSettings) =>
     HttpAuth,
     Effect.gen(function*() {
       const clock = yield* Clock.Clock
-      const users = settings.users ?? []
-      const byName = new Map(users.map((user) => [user.name, user]))
-      const byToken = new Map(users.flatMap((user) => user.tokenDigests.map((token) => [token, user] as const)))
+      // The directory a reload updates (UserDirectory.ts); without one, the users the server started with.
+      const directory = yield* Effect.serviceOption(UserDirectory)
+      const fixed = indexUsers(settings.users ?? [])
+      const current = Option.isSome(directory) ? directory.value.current : () => fixed
       const adminTokens = settings.adminToken === undefined ? [] : [digest(settings.adminToken)]
       const readTokens = settings.readToken === undefined ? [] : [digest(settings.readToken)]
-      const openReads = readTokens.length === 0 && users.length === 0
-      const canAct = adminTokens.length > 0 || users.length > 0
+      const haveUsers = () => current().list.length > 0
+      const openReads = () => readTokens.length === 0 && !haveUsers()
+      const canAct = () => adminTokens.length > 0 || haveUsers()
       // Checked when the user name is unknown or has no password, so that a miss costs what a hit does.
       const decoy: ScryptHash = { ...scryptDefaults, salt: randomBytes(16), hash: randomBytes(32) }
 
@@ -125,7 +128,7 @@ export const layerHttpAuth = (settings: HttpSettings) =>
         const key = digest(id).toString("hex")
         const session = sessions.get(key)
         if (session === undefined) return undefined
-        const user = byName.get(session.user)
+        const user = current().byName.get(session.user)
         if (session.expiresMs <= now() || user === undefined) {
           sessions.delete(key)
           return undefined
@@ -139,9 +142,9 @@ export const layerHttpAuth = (settings: HttpSettings) =>
           const presented = digest(bearer)
           if (matchesAny(presented, adminTokens)) return Effect.succeed(adminTokenHolder)
           if (matchesAny(presented, readTokens)) return Effect.succeed(readTokenHolder)
-          const user = byToken.get(tokenDigest(bearer))
+          const user = current().byToken.get(tokenDigest(bearer))
           if (user !== undefined) return Effect.succeed(principalOf(user, "token"))
-          return Effect.succeed(openReads ? openReader : undefined)
+          return Effect.succeed(openReads() ? openReader : undefined)
         }
         const found = sessionOf(request)
         if (found !== undefined) {
@@ -154,7 +157,7 @@ export const layerHttpAuth = (settings: HttpSettings) =>
           }
           return Effect.succeed(principalOf(found.user, "session"))
         }
-        return Effect.succeed(openReads ? openReader : undefined)
+        return Effect.succeed(openReads() ? openReader : undefined)
       }
 
       const require = (request: HttpServerRequest.HttpServerRequest, action: Action, client?: string) =>
@@ -162,12 +165,12 @@ export const layerHttpAuth = (settings: HttpSettings) =>
           const who = yield* identify(request)
           const reading = action === "read" || action === "metrics"
           if (who === undefined) {
-            return yield* Effect.fail(new Unauthorized({ error: reading ? (users.length > 0 ? signInMessage : readMessage) : users.length > 0 ? signInMessage : actMessage }))
+            return yield* Effect.fail(new Unauthorized({ error: haveUsers() ? signInMessage : reading ? readMessage : actMessage }))
           }
           // The shortcut tokens keep their old meaning: the read token and open reads cannot act.
           if (!reading && (who === readTokenHolder || who === openReader)) {
             return yield* Effect.fail(
-              canAct ? new Unauthorized({ error: users.length > 0 ? signInMessage : actMessage }) : new Forbidden({ error: "admin actions are disabled: set http.admin_token" })
+              canAct() ? new Unauthorized({ error: haveUsers() ? signInMessage : actMessage }) : new Forbidden({ error: "admin actions are disabled: set http.admin_token" })
             )
           }
           const decision = decide(who, action, client)
@@ -184,7 +187,7 @@ export const layerHttpAuth = (settings: HttpSettings) =>
         clients: who.scope.patterns,
         via: who.via,
         csrf,
-        login: users.length > 0
+        login: haveUsers()
       })
 
       const cookie = (request: HttpServerRequest.HttpServerRequest, value: string, maxAgeSeconds: number) => {
@@ -194,7 +197,7 @@ export const layerHttpAuth = (settings: HttpSettings) =>
 
       const login = (request: HttpServerRequest.HttpServerRequest) =>
         Effect.gen(function*() {
-          if (users.length === 0) return json(404, { error: "no users are configured (users: in receiver.yaml)", login: false })
+          if (!haveUsers()) return json(404, { error: "no users are configured (users: in receiver.yaml)", login: false })
           // A form of another site cannot send JSON without asking first (CORS): no login CSRF.
           if (!(request.headers["content-type"] ?? "").startsWith("application/json")) {
             return json(415, { error: "send {\"user\": ..., \"password\": ...} as application/json" })
@@ -222,7 +225,7 @@ export const layerHttpAuth = (settings: HttpSettings) =>
             counts.limited++
             return json(429, { error: "too many failed logins: try again in a minute" }, { "retry-after": String(Math.ceil(authLimits.loginRefillMs / 1000)) })
           }
-          const user = byName.get(name)
+          const user = current().byName.get(name)
           const hash = user?.passwordHash
           const matches = yield* Effect.promise(() => verifyPassword(password, hash ?? decoy))
           if (!matches || hash === undefined) {
@@ -264,7 +267,7 @@ export const layerHttpAuth = (settings: HttpSettings) =>
           if (found !== undefined) return json(200, describe(principalOf(found.user, "session"), found.session.csrf))
           const who = yield* identify(request).pipe(Effect.catch(() => Effect.succeed(undefined)))
           return who === undefined
-            ? json(200, { user: null, role: null, clients: [], via: null, csrf: null, login: users.length > 0 })
+            ? json(200, { user: null, role: null, clients: [], via: null, csrf: null, login: haveUsers() })
             : json(200, describe(who, null))
         })
 
