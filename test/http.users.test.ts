@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { feedReader } from "./support/httpReads.ts"
-import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon } from "./support/daemonProcess.ts"
+import { WebSocket } from "@effect/platform-node/NodeWS"
+import { freePort, makeWorkspace, pushTo, type RunningDaemon, startDaemon, waitFor } from "./support/daemonProcess.ts"
 import { parsePrometheus } from "./support/ingressClients.ts"
 import { hashPassword, tokenDigest } from "../src/support/passwordHash.ts"
 
@@ -167,6 +168,32 @@ users:
     push.close()
   })
 
+  it("the WebSocket feed shows a scoped user only its clients, whatever it subscribes to", async () => {
+    const socket = new WebSocket(`ws://${base.slice("http://".length)}/api/feed/ws`, { headers: { authorization: `Bearer ${tokens.viewer}` } })
+    const texts: Array<string> = []
+    socket.on("message", (data) => texts.push(String(data)))
+    await new Promise((resolve, reject) => {
+      socket.once("open", resolve)
+      socket.once("error", reject)
+    })
+    // Asking for another client gives nothing of it.
+    socket.send(JSON.stringify({ type: "subscribe", client: "Client2" }))
+    const push = pushTo(daemon.port)
+    const seen = (needle: string) => waitFor(`the feed to carry ${needle}`, () => (texts.some((text) => text.includes(needle)) ? true : undefined))
+    await seen('"subscribed"')
+    await push.heartbeat("t-two", "ws-b.example.com")
+    socket.send(JSON.stringify({ type: "subscribe" }))
+    await seen('"subscribed","data":{}')
+    await push.heartbeat("t-two", "ws-b2.example.com")
+    await push.heartbeat("t-one", "ws-a.example.com")
+    await seen("ws-a.example.com")
+    await push.heartbeat("t-one", "ws-a2.example.com")
+    await seen("ws-a2.example.com")
+    expect(texts.filter((text) => text.includes("ws-b"))).toEqual([])
+    socket.close()
+    push.close()
+  })
+
   it("a session: HttpOnly SameSite=Strict cookie; every change needs the CSRF token; logout ends it", async () => {
     const signedIn = await login("otto", "operator password")
     expect(signedIn.status).toBe(200)
@@ -180,8 +207,8 @@ users:
       headers: { cookie, ...(csrf === undefined ? {} : { "x-csrf-token": csrf }) }
     })
     expect(await json(fetch(`${base}/api/session`, withCookie()))).toMatchObject({ user: "otto", csrf: answer.csrf })
-    expect((await json(fetch(`${base}/api/resources`, withCookie()))).map((view: { client: string }) => view.client).sort())
-      .toEqual(["Client1", "Client1", "Client1", "team-a"])
+    expect([...new Set((await json(fetch(`${base}/api/resources`, withCookie()))).map((view: { client: string }) => view.client))].sort())
+      .toEqual(["Client1", "team-a"])
     const before = (await metrics()).get("heartbeat_mesh_auth_csrf_refused_total") ?? 0
     const noCsrf = await fetch(`${base}/api/resources/Client1/a1.example.com/pause`, withCookie({ method: "POST" }))
     expect([noCsrf.status, ((await noCsrf.json()) as { error: string }).error]).toEqual([403, expect.stringMatching(/^missing or wrong x-csrf-token header/)])
