@@ -42,7 +42,7 @@ const scale: Array<Row> = scaleInProcess.map((s: Row) => {
     daemonRssAfterRestartBytes: real.daemonRssAfterRestartBytes,
     restartMs: real.restartMs,
     daemonFiles: real.files,
-    ...(real.fileLagMaxSeconds === undefined ? {} : { fileLagMaxSeconds: real.fileLagMaxSeconds, fileLagPacedRate: real.pacedRate, filesCaughtUpMs: real.filesCaughtUpMs })
+    ...(real.fileLagMaxSeconds === undefined ? {} : { fileLagMaxSeconds: real.fileLagMaxSeconds, fileLagPacedRate: real.pacedRate, fileLagMedianSeconds: real.fileLagMedianSeconds, filesCaughtUpMs: real.filesCaughtUpMs })
   }
 })
 const latency = run("latency.ts", ["--resources", "10000"])
