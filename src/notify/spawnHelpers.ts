@@ -9,8 +9,9 @@ import { groupExists, signalGroup } from "../support/processGroup.ts"
  * The receiver's side of the notify_devilry spawn helpers (spawnHelper.ts): a pool of small
  * long-lived processes that run notify_devilry for it, so the receiver itself never forks.
  *
- * The pool grows on demand: a run goes to an idle helper, and a new helper is started (through
- * effect's ChildProcess) only while every running one is busy, up to `maxHelpers`. Each helper is
+ * The pool grows on demand: a run goes to the least busy running helper, and a new helper is
+ * started (through effect's ChildProcess) when every running one is busy, up to `maxHelpers`, for
+ * the runs after it (a run never waits for a helper to start while another one runs). Each helper is
  * supervised: when it dies, every run it had in flight fails with `SpawnHelperError` (the outbox
  * retries it: at-least-once), the process groups of those runs are killed (their outcome can no
  * longer be known, and a late delivery would only duplicate the retry), and the helper is started
@@ -250,32 +251,33 @@ export const makeSpawnPool = (
       })
 
     /**
-     * An idle running helper; else a new slot (its helper started now, under its supervisor) while
-     * the pool may grow; else the least busy running one; else (every helper is being started
-     * again) the first slot, whose helper the run waits for; undefined only once the pool closes.
+     * Where a run goes (`use`): the least busy running helper (a helper runs several at once, so a
+     * run never waits for a helper to start while one runs); only when none runs, a helper being
+     * started. When every running helper is busy and the pool may grow, a new slot (`grow`) is
+     * started for the runs to come. Undefined only once the pool closes.
      */
-    const choose = (): { readonly slot: Slot; readonly fresh: boolean } | undefined => {
+    const choose = (): { readonly use: Slot; readonly grow: Slot | undefined } | undefined => {
       let best: Slot | undefined
       for (const slot of slots) {
         if (slot.helper === undefined) continue
         if (best === undefined || slot.helper.inflight.size < best.helper!.inflight.size) best = slot
       }
+      let grow: Slot | undefined
       if ((best === undefined || best.helper!.inflight.size > 0) && slots.length < maxHelpers && !closing) {
-        const slot: Slot = { helper: undefined, up: Deferred.makeUnsafe(), lastFailure: undefined }
-        slots.push(slot)
-        return { slot, fresh: true }
+        grow = { helper: undefined, up: Deferred.makeUnsafe(), lastFailure: undefined }
+        slots.push(grow)
       }
-      const slot = best ?? slots[0]
-      return slot === undefined ? undefined : { slot, fresh: false }
+      const use = best ?? grow ?? slots[0]
+      return use === undefined ? undefined : { use, grow }
     }
 
     const run = (request: RunRequest): Effect.Effect<RunOutcome, SpawnHelperError> =>
       Effect.gen(function*() {
         const chosen = choose()
         if (chosen === undefined) return yield* new SpawnHelperError({ reason: "the notify_devilry helpers are stopping" })
-        const { slot } = chosen
+        const slot = chosen.use
         // A new slot's supervisor lives as long as the pool.
-        if (chosen.fresh) yield* Effect.forkIn(supervise(slot), scope)
+        if (chosen.grow !== undefined) yield* Effect.forkIn(supervise(chosen.grow), scope)
         if (slot.helper === undefined) {
           // Being started (for the first time, or again after it died): the run waits for it, at
           // most its own time limit, so that a crashed helper costs a notification nothing.
