@@ -51,6 +51,7 @@ const notify = run("notify.ts", quick ? ["--quick"] : [])
 const transports = run("transports.ts", quick ? ["--quick"] : [])
 const senderCost = run("senderCost.ts", quick ? ["--quick"] : [])
 const reads = run("reads.ts", quick ? ["--quick"] : [])
+const records = run("records.ts", quick ? ["--quick"] : [])
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
 const scaleAt = (n: number): Row => scale.find((s) => s["resources"] === n) ?? {}
@@ -71,6 +72,7 @@ const targets = [
   { what: "sender CPU with every plugin / without (paired)", measured: sender.pluginCostRatio, target: "<= 1.5", met: sender.pluginCostRatio <= 1.5 },
   { what: "notify_devilry / the deployed loop side by side (pacing 0, median of paired rounds)", measured: `${notify.devilryOverDeployed} (${notify.perSecond.notify_devilry}/s vs ${notify.deployedLoopPerSecond}/s)`, target: ">= 1", met: notify.devilryOverDeployed >= 1 },
   { what: `burst of ${notify.burst} new resources: ingest notifications on / off (median of paired rounds)`, measured: notify.burstRatio, target: ">= 0.8", met: notify.burstRatio >= 0.8 },
+  { what: "message journal: its share of the ingest thread's CPU (issue 18)", measured: records.journalCpuShare, target: "<= 0.15", met: records.journalCpuShare <= 0.15 },
   ...(senderCost.baselineAvailable
     ? [
       { what: "packaged sender CPU / deployed-sender stand-in", measured: senderCost.cpuRatioPackagedToBaseline, target: "<= 2", met: senderCost.cpuRatioPackagedToBaseline <= 2 },
@@ -181,6 +183,7 @@ const results = {
   notify: notify,
   senderCost,
   reads,
+  records,
   sender: { wallMsOneRefused: sender.wallMsOneRefused, cpuMsPlain: sender.cpuMsPlain, cpuMsAllPlugins: sender.cpuMsAllPlugins, pluginCostRatio: sender.pluginCostRatio, coldStartMs: sender.coldStartMs, firstRunUncachedMs: sender.firstRunUncachedMs },
   transports: { zmqPerSecond: transports.zmqPerSecond, curvePerSecond: transports.curvePerSecond, udpAckedPerSecond: transports.udpAckedPerSecond, rounds: transports.rounds },
   targets

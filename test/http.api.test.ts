@@ -197,6 +197,8 @@ describe("status API over real HTTP (daemon process)", () => {
       "/api/events",
       "/api/resources",
       "/api/resources/{client}/{resource}",
+      "/api/resources/{client}/{resource}/history",
+      "/api/resources/{client}/{resource}/uptime",
       "/api/resources/{client}/{resource}/{action}",
       "/api/summary",
       "/readyz"

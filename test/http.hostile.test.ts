@@ -130,6 +130,10 @@ describe("no API route answers 500, whatever is stored or received (issue 13.2)"
       // A URL cannot name a resource called "." or ".." (fetch, like browsers, resolves the segment).
       if (resource !== "..") expect(detail.resource, JSON.stringify(detail) + " " + answers.at(-1)).toBe(resource)
       await call(`/api/events?client=${encodeURIComponent(client)}&resource=${encodeURIComponent(resource)}`)
+      if (resource !== "..") {
+        await call(`${path}/history`)
+        await call(`${path}/uptime`)
+      }
       for (const action of ["pause", "resume"]) {
         await call(`${path}/${action}`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } })
       }

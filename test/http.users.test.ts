@@ -93,6 +93,11 @@ users:
     // Outside the scope it does not exist.
     expect(await json(get("/api/resources/Client2/b1.example.com", tokens.viewer))).toEqual({ error: "no such resource" })
     expect((await get("/api/resources/Client2/b1.example.com", tokens.viewer)).status).toBe(404)
+    // Its history and uptime likewise (issue 18.1): its own client's, never another's.
+    expect((await get("/api/resources/Client1/a1.example.com/history", tokens.viewer)).status).toBe(200)
+    expect((await get("/api/resources/Client1/a1.example.com/uptime", tokens.viewer)).status).toBe(200)
+    expect((await get("/api/resources/Client2/b1.example.com/history", tokens.viewer)).status).toBe(404)
+    expect((await get("/api/resources/Client2/b1.example.com/uptime", tokens.viewer)).status).toBe(404)
     const refused = await post("/api/resources/Client1/a1.example.com/pause", tokens.viewer)
     expect([refused.status, await refused.json()]).toEqual([403, { error: "user vera (viewer) may not pause in client Client1" }])
     expect((await post("/api/resources/Client2/b1.example.com/pause", tokens.viewer)).status).toBe(404)

@@ -6,7 +6,7 @@
  * repeats, at every rare check while a check is not ok. The rules are pure (`monitor/checkRules.ts`);
  * this layer only keeps the state and sends.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import { type ResourceChanged, ResourceChanges } from "../changes/ResourceChanges.ts"
 import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
 import { noReceiverThresholds, type ReceiverThresholds } from "../config/receiverThresholds.ts"
@@ -50,7 +50,14 @@ export class CheckAlerts extends Context.Service<CheckAlerts, {
   /** Takes the thresholds of a reloaded receiver.yaml (they apply from the next heartbeat). */
   readonly applyConfig: (config: ReceiverConfig) => void
   readonly counters: () => CheckAlertsCounters
+  /**
+   * Hears every level change (not the repeats) as it is decided, during the grace period and while
+   * paused too, until the current scope closes: the history's seam (issue 18).
+   */
+  readonly subscribeLevels: (listener: LevelListener) => Effect.Effect<void, never, Scope.Scope>
 }>()("heartbeat-mesh/checkAlerts/CheckAlerts") {}
+
+export type LevelListener = (change: ResourceChanged, transitions: ReadonlyArray<CheckTransition>) => void
 
 const hasChecksOrMetrics = (payload: Readonly<Record<string, unknown>> | undefined) =>
   payload !== undefined && (payload["checks"] !== undefined || payload["metrics"] !== undefined)
@@ -68,8 +75,10 @@ export const layerCheckAlerts = (config: ReceiverConfig) =>
       let changesSent = 0
       let repeatsSent = 0
       let dropped = 0
+      let levelListeners: ReadonlyArray<LevelListener> = []
 
       const send = (change: ResourceChanged, transitions: ReadonlyArray<CheckTransition>, repeat: boolean) => {
+        if (!repeat && transitions.length > 0) for (const listener of levelListeners) listener(change, transitions)
         // Like new and comeback, nothing during the grace period after a start; nothing while paused.
         if (transitions.length === 0 || inGrace(change.moment) || change.after?.paused === true) return
         for (const transition of transitions) outbox.enqueue(checkNotification(transition, change.profile, change.moment.receiver))
@@ -141,7 +150,17 @@ export const layerCheckAlerts = (config: ReceiverConfig) =>
         applyConfig: (next) => {
           thresholds = next.thresholds ?? noReceiverThresholds
         },
-        counters: () => ({ checks: total, changes: changesSent, repeats: repeatsSent, dropped })
+        counters: () => ({ checks: total, changes: changesSent, repeats: repeatsSent, dropped }),
+        subscribeLevels: (listener) =>
+          Effect.acquireRelease(
+            Effect.sync(() => {
+              levelListeners = [...levelListeners, listener]
+            }),
+            () =>
+              Effect.sync(() => {
+                levelListeners = levelListeners.filter((candidate) => candidate !== listener)
+              })
+          )
       })
     })
   )

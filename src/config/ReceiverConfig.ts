@@ -15,6 +15,7 @@ import { type ResourceLimits, resourceLimitFields, resourceLimitsFrom } from "./
 import { ingressKeys, parseReceiverIngress, type ReceiverIngress, withMaxRuntimes } from "./receiverIngress.ts"
 import { parseUsersConfig, type UserConfig } from "./usersConfig.ts"
 import { heartbeatFilesKeys, type HeartbeatFilesSettings, parseHeartbeatFilesSettings } from "./heartbeatFilesConfig.ts"
+import { parseReceiverRecords, type ReceiverRecords, recordsKeys } from "./receiverRecords.ts"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
 export { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
@@ -88,6 +89,8 @@ export interface ReceiverConfig {
   readonly resourceLimits?: ResourceLimits | undefined
   /** `history_max_bytes` / `history_keep` of the heartbeat files (heartbeatFilesConfig.ts); absent: the defaults. */
   readonly heartbeatFiles?: HeartbeatFilesSettings | undefined
+  /** `history:` and the message journal (receiverRecords.ts, issue 18); absent: the defaults. */
+  readonly records?: ReceiverRecords | undefined
 }
 
 const SeverityName = Severity.annotate(expected("expected a severity name, e.g. critical, major, minor or warning"))
@@ -157,7 +160,7 @@ type ReceiverYaml = typeof ReceiverYaml.Type
 
 // threshold_sets / thresholds are read by receiverThresholds.ts; the ingress keys by receiverIngress.ts; the heartbeat files' keys by heartbeatFilesConfig.ts.
 const knownKeys = {
-  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", "users", ...ingressKeys.top, ...heartbeatFilesKeys],
+  top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", "users", ...ingressKeys.top, ...heartbeatFilesKeys, ...recordsKeys.top],
   client: [...Object.keys(ClientEntry.fields), "thresholds", ...ingressKeys.client],
   resource: ["severity", "environment", "service", "location", "thresholds", ...ingressKeys.resource]
 }
@@ -364,12 +367,17 @@ export const parseReceiverConfig = (
   const thresholds = parseReceiverThresholds(raw)
   const ingress = parseReceiverIngress(raw)
   const heartbeatFiles = parseHeartbeatFilesSettings(raw)
-  if (Result.isFailure(decoded) || Result.isFailure(thresholds) || Result.isFailure(ingress) || Result.isFailure(heartbeatFiles)) {
+  const records = parseReceiverRecords(raw)
+  if (
+    Result.isFailure(decoded) || Result.isFailure(thresholds) || Result.isFailure(ingress) || Result.isFailure(heartbeatFiles) ||
+    Result.isFailure(records)
+  ) {
     return Result.fail([
       ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, raw) : []),
       ...(Result.isFailure(thresholds) ? thresholds.failure : []),
       ...(Result.isFailure(ingress) ? ingress.failure : []),
-      ...(Result.isFailure(heartbeatFiles) ? heartbeatFiles.failure : [])
+      ...(Result.isFailure(heartbeatFiles) ? heartbeatFiles.failure : []),
+      ...(Result.isFailure(records) ? records.failure : [])
     ])
   }
   const yaml = decoded.success
@@ -392,7 +400,8 @@ export const parseReceiverConfig = (
     clients: withMaxRuntimes(config.clients, ingress.success),
     thresholds: thresholds.success,
     ingress: ingress.success,
-    heartbeatFiles: heartbeatFiles.success
+    heartbeatFiles: heartbeatFiles.success,
+    records: records.success
   })
 }
 

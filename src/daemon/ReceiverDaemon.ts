@@ -14,9 +14,15 @@ import { layerFeedSockets } from "../http/FeedSocket.ts"
 import { layerResourceIndex } from "../http/ResourceIndex.ts"
 import { noReceiverIngress } from "../config/receiverIngress.ts"
 import { Ingress, IngressProbe, layerZmqIngress } from "../ingress/ZmqIngress.ts"
+import { layerMessageJournal } from "../ingress/MessageJournal.ts"
 import { layerExtraIngress } from "./extraIngress.ts"
 import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
-import { layerReceiverCore } from "../routing/ReceiverCore.ts"
+import { layerReceiverCoreListening } from "../routing/ReceiverCore.ts"
+import { layerHistory } from "../history/History.ts"
+import { layerCheckHistory } from "../history/checkHistory.ts"
+import { layerMemoryHistoryStore } from "../history/HistoryStore.ts"
+import { layerSqliteHistoryStore } from "../history/sqliteHistoryStore.ts"
+import { defaultReceiverRecords } from "../config/receiverRecords.ts"
 import { ActorProbe } from "../actors/ResourceActor.ts"
 import { layerChannelPlatform } from "../notify/platform.ts"
 import { ResourceSupervisor } from "../actors/ResourceSupervisor.ts"
@@ -58,11 +64,11 @@ const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =
     }).pipe(Layer.provide(NodeServices.layer))
 
 /**
- * The change stream's subscribers outside the core: the live feed and check alerts always,
- * heartbeat files when enabled.
+ * The change stream's subscribers outside the core: the live feed and check alerts (with their
+ * level changes in the history) always, heartbeat files when enabled.
  */
 const layerSubscribers = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
-  const always = Layer.merge(layerLiveFeed, layerCheckAlerts(config))
+  const always = Layer.merge(layerLiveFeed, layerCheckHistory.pipe(Layer.provideMerge(layerCheckAlerts(config))))
   return options.heartbeatFiles
     ? Layer.merge(
       always,
@@ -74,6 +80,15 @@ const layerSubscribers = (config: ReceiverConfig, options: ReceiverDaemonOptions
     )
     : always
 }
+
+/**
+ * The history (issue 18), in state.db beside the state (in memory with --no-state). Subscribed to
+ * the change stream with the core, before the restore: it sees the first wake of every resource.
+ */
+const layerDaemonHistory = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) =>
+  layerHistory(config.records?.history ?? defaultReceiverRecords.history).pipe(
+    Layer.provide(options.persistState ? layerSqliteHistoryStore(join(stateDir, stateDatabaseName)) : layerMemoryHistoryStore())
+  )
 
 /** Every layer of a running receiver for one loaded configuration. */
 export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
@@ -88,8 +103,13 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     // Subscribed before the socket opens: they see every heartbeat. (And the users in force, which a reload replaces.)
     Layer.provideMerge(Layer.merge(layerSubscribers(config, options, stateDir), layerUserDirectory(config))),
     Layer.provideMerge(
-      layerReceiverCore(config, { forceSend: options.forceSend, notifierOnly: options.notifier !== undefined })
+      layerReceiverCoreListening(config, layerDaemonHistory(config, options, stateDir), {
+        forceSend: options.forceSend,
+        notifierOnly: options.notifier !== undefined
+      })
     ),
+    // The message journal (journal_file), fed by every ingress, the HTTP ping's too.
+    Layer.provideMerge(config.records?.journal === undefined ? Layer.empty : layerMessageJournal(config.records.journal)),
     Layer.provide(Layer.merge(ActorProbe.layerNone, IngressProbe.layerNone)),
     Layer.provide(notifierLayer(config, options)),
     Layer.provide(layerChannelPlatform(options.persistState ? join(stateDir, stateDatabaseName) : undefined)),

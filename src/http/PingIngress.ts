@@ -2,6 +2,7 @@ import { ByteSize, Clock, Context, Effect, Layer, Option } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { registerIngressMetrics } from "../ingress/frameHandling.ts"
 import { IngressStats } from "../ingress/IngressStats.ts"
+import { MessageJournal } from "../ingress/MessageJournal.ts"
 import { SourceRateLimiter } from "../ingress/SourceRateLimiter.ts"
 import { interpretHeartbeat } from "../domain/Heartbeat.ts"
 import type { RunSignal } from "../monitor/runRules.ts"
@@ -52,6 +53,7 @@ export const layerPingIngress = Layer.effect(
   PingIngress,
   Effect.gen(function*() {
     const router = yield* HeartbeatRouter
+    const journal = yield* MessageJournal
     const clock = yield* Clock.Clock
     const stats = new IngressStats()
     const limiter = new SourceRateLimiter({ ratePerSecond: pingRatePerSource, burst: pingBurstPerSource, maxSources: pingMaxSources })
@@ -59,22 +61,62 @@ export const layerPingIngress = Layer.effect(
     yield* registerIngressMetrics("http", stats, { rate_limited: () => rateLimited })
     yield* liveCounter("http_ping_rate_limit_evictions_total", "Source addresses forgotten to keep the ping rate limiter in bounds", () => limiter.evicted)
 
-    const rejected = (reason: Parameters<IngressStats["reject"]>[0], nowMs: number, status: number, text: string, details: Record<string, unknown> = {}) =>
+    /**
+     * The request as the message journal keeps it: method, path, query and payload, never the
+     * token (the Authorization header is not kept; `token` is taken out of the query).
+     */
+    const journalFrame = (request: HttpServerRequest.HttpServerRequest, payload: Record<string, unknown> | undefined) => {
+      const url = new URL(request.url, "http://receiver")
+      const query = Object.fromEntries([...url.searchParams].filter(([key]) => key !== "token"))
+      return { method: request.method, path: url.pathname, query, ...(payload === undefined ? {} : { payload }) }
+    }
+
+    /** What became of a ping: the answer, and for the journal why it was refused and what it carried. */
+    interface PingOutcome {
+      readonly response: HttpServerResponse.HttpServerResponse
+      readonly reason: string | undefined
+      readonly payload?: Record<string, unknown> | undefined
+    }
+
+    const rejected = (
+      reason: Parameters<IngressStats["reject"]>[0],
+      nowMs: number,
+      status: number,
+      text: string,
+      details: Record<string, unknown> = {},
+      payload?: Record<string, unknown>
+    ) =>
       Effect.gen(function*() {
         const skipped = stats.reject(reason, nowMs)
         if (skipped !== undefined) yield* Effect.logWarning("heartbeat rejected", { transport: "http", reason, ...details, similarSinceLastLog: skipped })
-        return answer(status, text)
+        return { response: answer(status, text), reason, payload } satisfies PingOutcome
       })
 
     const handle = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const params = yield* HttpRouter.params
       const nowMs = monotonicMillis(clock)
+      const outcome = yield* handleRequest(request, nowMs)
+      if (journal.enabled) {
+        journal.record(
+          "http",
+          Option.getOrElse(request.remoteAddress, () => null),
+          journalFrame(request, outcome.payload),
+          Number(request.headers["content-length"] ?? 0) || 0,
+          outcome.reason === undefined ? "accepted" : "rejected",
+          outcome.reason,
+          nowMs
+        )
+      }
+      return outcome.response
+    })
+
+    const handleRequest = (request: HttpServerRequest.HttpServerRequest, nowMs: number) => Effect.gen(function*() {
+      const params = yield* HttpRouter.params
       stats.received++
       const source = Option.getOrElse(request.remoteAddress, () => "unknown")
       if (!limiter.allow(source, nowMs)) {
         rateLimited++
-        return answer(429, "too many pings from this address")
+        return { response: answer(429, "too many pings from this address"), reason: "rate_limited" } satisfies PingOutcome
       }
       const url = new URL(request.url, "http://receiver")
       const signal = parsePingSignal(params["signal"])
@@ -116,7 +158,7 @@ export const layerPingIngress = Layer.effect(
       if (!interpreted.ok) {
         return yield* rejected(interpreted.problem, nowMs, token === undefined ? 401 : 400, token === undefined
           ? "a token is needed: Authorization: Bearer <token> (or ?token=)"
-          : interpreted.detail)
+          : interpreted.detail, {}, payload)
       }
       const heartbeat = interpreted.heartbeat
       const facts = { resource: heartbeat.resource, timeoutMinutes: heartbeat.timeout ?? undefined, payload: heartbeat.payload ?? undefined }
@@ -127,7 +169,7 @@ export const layerPingIngress = Layer.effect(
         : { kind: "fail", heartbeat: facts, exitCode: signal === "fail" ? undefined : signal }
       const outcome = router.acceptSignal(heartbeat.token, heartbeat.resource, runSignal, nowMs)
       if (outcome === "unknown_token") {
-        return yield* rejected("unknown_token", nowMs, 401, "unknown token", { resource: heartbeat.resource.slice(0, 120) })
+        return yield* rejected("unknown_token", nowMs, 401, "unknown token", { resource: heartbeat.resource.slice(0, 120) }, payload)
       }
       if (outcome === "new_resource_limit") {
         return yield* rejected("new_resource_limit", nowMs, 429, "this client may not add more resources now", { resource: heartbeat.resource.slice(0, 120) })
@@ -139,7 +181,7 @@ export const layerPingIngress = Layer.effect(
           yield* Effect.logWarning("heartbeat taken with a repair", { transport: "http", reason, resource: heartbeat.resource.slice(0, 120), similarSinceLastLog: skipped })
         }
       }
-      return answer(200, "OK")
+      return { response: answer(200, "OK"), reason: undefined, payload } satisfies PingOutcome
     })
 
     return PingIngress.of({ handle, counters: () => stats.snapshot() })

@@ -3,6 +3,8 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api
 import { levels } from "../checks/thresholds.ts"
 import { type ResourceStatus, resourceStatuses } from "../monitor/resourceStatus.ts"
 import { defaultLimit, maxLimit } from "./resourceQuery.ts"
+import { historyKinds } from "../monitor/historyRules.ts"
+import { uptimeWindows } from "../monitor/uptime.ts"
 
 // The receiver's REST API as typed endpoints: the handlers (StatusHttp.ts) and the OpenAPI document
 // served at /api/openapi.json come from this one definition. Query values stay strings here and are
@@ -16,6 +18,8 @@ export class BadRequest extends Schema.Class<BadRequest>("BadRequest")(errorFiel
 export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(errorFields, { httpApiStatus: 401 }) {}
 export class Forbidden extends Schema.Class<Forbidden>("Forbidden")(errorFields, { httpApiStatus: 403 }) {}
 export class NotFound extends Schema.Class<NotFound>("NotFound")(errorFields, { httpApiStatus: 404 }) {}
+/** The history in state.db cannot be read right now (locked, I/O): try again. */
+export class StoreUnavailable extends Schema.Class<StoreUnavailable>("StoreUnavailable")(errorFields, { httpApiStatus: 503 }) {}
 
 export const ResourceViewSchema = Schema.Struct({
   client: Schema.String,
@@ -114,19 +118,80 @@ const resources = HttpApiGroup.make("resources")
   )
   .annotate(OpenApi.Description, "Reads need the read token when http.read_token is set (or the admin token), or a user (API token or session cookie) when users: is set; a user sees only its clients.")
 
+const timeQuery = (what: string) =>
+  Schema.optional(Schema.String).annotate({ description: `${what}: ISO 8601 (2025-01-31T12:00:00Z) or milliseconds since 1970` })
+
 const events = HttpApiGroup.make("events").add(
   HttpApiEndpoint.get("list", "/api/events", {
     query: {
       limit: Schema.optional(Schema.String).annotate({ description: "whole number, default 50, at most 1000" }),
       before: Schema.optional(Schema.String).annotate({ description: "the previous page's next" }),
       client: Schema.optional(Schema.String),
-      resource: Schema.optional(Schema.String)
+      resource: Schema.optional(Schema.String),
+      event: Schema.optional(Schema.String).annotate({ description: "the event name, e.g. heartbeat_mesh_heartbeat_timeout" }),
+      severity: Schema.optional(Schema.String),
+      since: timeQuery("only notifications from this time on")
     },
     headers: authorization,
-    success: Schema.Struct({ items: Schema.Array(EventItemSchema), next: Schema.NullOr(Schema.Number) }),
-    error: [BadRequest, Unauthorized]
-  })
+    success: Schema.Struct({
+      items: Schema.Array(EventItemSchema),
+      next: Schema.NullOr(Schema.Number).annotate({ description: "the before of the next page; null on the last page" })
+    }),
+    error: [BadRequest, Unauthorized, StoreUnavailable]
+  }).annotate(
+    OpenApi.Description,
+    "The notifications the receiver sent, newest first, kept in state.db for history.retention_days (repeats only with history.repeats)."
+  )
 )
+
+/** One entry of a resource's history (issue 18). */
+export const HistoryItemSchema = Schema.Struct({
+  seq: Schema.Number.annotate({ description: "increasing; the paging cursor" }),
+  at: Schema.String.annotate({ description: "when it took effect (ISO 8601); a stale spell starts at the deadline" }),
+  kind: Schema.Literals(historyKinds),
+  status: Schema.NullOr(Schema.Literals(resourceStatuses)).annotate({ description: "the status from then on; null for check and dyndns entries" }),
+  detail: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({ description: "check: check, from, level, value, text; dyndns: address, name, outcome, error" })
+}).annotate({ identifier: "HistoryEntry" })
+
+export const UptimeSchema = Schema.Struct({
+  window: Schema.Literals(uptimeWindows.map((window) => window.name)),
+  from: Schema.String,
+  to: Schema.String,
+  percent: Schema.NullOr(Schema.Number).annotate({ description: "up / (up + down) x 100; null when the window has neither" }),
+  upSeconds: Schema.Number.annotate({ description: "alive" }),
+  downSeconds: Schema.Number.annotate({ description: "stale" }),
+  pausedSeconds: Schema.Number.annotate({ description: "paused: left out of percent" }),
+  unmonitoredSeconds: Schema.Number.annotate({ description: "not registered or nothing recorded: left out of percent" })
+}).annotate({ identifier: "Uptime" })
+
+const history = HttpApiGroup.make("history")
+  .add(
+    HttpApiEndpoint.get("entries", "/api/resources/:client/:resource/history", {
+      params: { client: Schema.String, resource: Schema.String },
+      query: {
+        since: timeQuery("entries from this time on"),
+        until: timeQuery("entries before this time"),
+        limit: Schema.optional(Schema.String).annotate({ description: "whole number, default 100, at most 1000" }),
+        before: Schema.optional(Schema.String).annotate({ description: "the previous page's next" })
+      },
+      headers: authorization,
+      success: Schema.Struct({
+        items: Schema.Array(HistoryItemSchema),
+        next: Schema.NullOr(Schema.Number).annotate({ description: "the before of the next page; null on the last page" })
+      }),
+      error: [BadRequest, Unauthorized, NotFound, StoreUnavailable]
+    }).annotate(OpenApi.Description, "Status changes, check level changes and DNS updates of one resource, newest first."),
+    HttpApiEndpoint.get("uptime", "/api/resources/:client/:resource/uptime", {
+      params: { client: Schema.String, resource: Schema.String },
+      headers: authorization,
+      success: Schema.Struct({
+        client: Schema.String,
+        resource: Schema.String,
+        windows: Schema.Array(UptimeSchema)
+      }).annotate({ identifier: "ResourceUptime" }),
+      error: [Unauthorized, NotFound, StoreUnavailable]
+    }).annotate(OpenApi.Description, "Uptime over the last 24 h, 7 d and 30 d, computed from the recorded status changes.")
+  )
 
 /** 503: the receiver runs but cannot do its job; `problems` says why, one sentence each. */
 export class NotReady extends Schema.Class<NotReady>("NotReady")({
@@ -149,6 +214,7 @@ const health = HttpApiGroup.make("health").add(
 export class StatusApi extends HttpApi.make("heartbeat-mesh")
   .add(resources)
   .add(events)
+  .add(history)
   .add(health)
   .annotate(OpenApi.Title, "heartbeat-mesh receiver")
   .annotate(OpenApi.Description, "Status of the monitored resources, admin actions and recent notifications. Also served: /healthz, /metrics (Prometheus), /api/feed (Server-Sent Events), / (dashboard). JSON answers carry an ETag (If-None-Match gives 304) and are compressed (br, gzip) when the request accepts it.")

@@ -24,16 +24,11 @@ import { layerAuthRoutes } from "./auth/authRoutes.ts"
 import type { Action, Principal } from "../monitor/access.ts"
 import { readinessProblems } from "./readiness.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
+import { layerHistoryHandlers } from "./historyHandlers.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { layerRequestBounds, makeSseAdmission } from "./requestBounds.ts"
 
 const jsonError = (status: number, error: string) => HttpServerResponse.jsonUnsafe({ error }, { status })
-
-const wholeNumber = (text: string | undefined, fallback: number, max: number): number | undefined => {
-  if (text === undefined) return fallback
-  const value = Number(text)
-  return Number.isInteger(value) && value >= 0 && value <= max ? value : undefined
-}
 
 const eventItem = (entry: JournalEntry) => ({ seq: entry.seq, at: isoOrNull(entry.atMs) ?? "", ...entry.notification })
 
@@ -102,28 +97,6 @@ const layerApiHandlers = () => {
           }))
     })
   )
-  const events = HttpApiBuilder.group(
-    StatusApi,
-    "events",
-    Effect.fn(function*(handlers) {
-      const journal = yield* NotificationJournal
-      const auth = yield* HttpAuth
-      return handlers.handle("list", ({ query }) =>
-        Effect.gen(function*() {
-          const who = yield* auth.check("read")
-          const limit = wholeNumber(query.limit, 50, 1000)
-          const before = query.before === undefined ? undefined : wholeNumber(query.before, 0, Number.MAX_SAFE_INTEGER)
-          if (limit === undefined || (query.before !== undefined && before === undefined)) {
-            return yield* Effect.fail(new BadRequest({ error: "limit (at most 1000) and before must be whole numbers" }))
-          }
-          const entries = journal.recent({ limit, before, client: query.client, resource: query.resource, covers: coversOf(who) })
-          return {
-            items: entries.map(eventItem),
-            next: entries.length === limit ? entries[entries.length - 1]!.seq : null
-          }
-        }))
-    })
-  )
   const health = HttpApiBuilder.group(
     StatusApi,
     "health",
@@ -147,7 +120,7 @@ const layerApiHandlers = () => {
         }))
     })
   )
-  return Layer.mergeAll(resources, events, health)
+  return Layer.mergeAll(resources, layerHistoryHandlers, health)
 }
 
 /** What is not JSON: health text, Prometheus metrics and the SSE feed (the dashboard's files: dashboardFiles.ts). */

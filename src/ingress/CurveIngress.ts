@@ -9,6 +9,7 @@ import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 import { tcpEndpoint } from "../support/zmqEndpoint.ts"
 import { defaultMaxFrameBytes } from "./FrameDecoder.ts"
 import { makeFrameHandler, registerIngressMetrics } from "./frameHandling.ts"
+import { MessageJournal } from "./MessageJournal.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 import { IngressBindError, ingressRestartPolicy } from "./ZmqIngress.ts"
 import { acquireBound, pullOptions } from "./zmqSockets.ts"
@@ -41,6 +42,7 @@ export const layerCurveIngress = (settings: CurveSettings) =>
     CurveIngress,
     Effect.gen(function*() {
       const router = yield* HeartbeatRouter
+      const journal = yield* MessageJournal
       const clock = yield* Clock.Clock
       const context = yield* Effect.context<never>()
       const log = (effect: Effect.Effect<void>) => void Effect.runForkWith(context)(effect)
@@ -134,7 +136,7 @@ export const layerCurveIngress = (settings: CurveSettings) =>
           })
       })
       const endpoint = first.lastEndpoint ?? requested
-      const handle = makeFrameHandler({ router, stats, maxFrameBytes: defaultMaxFrameBytes, log, transport: "curve" })
+      const handle = makeFrameHandler({ router, stats, maxFrameBytes: defaultMaxFrameBytes, log, journal, transport: "curve" })
       // The plain socket's supervision (issue 13.4): a failed loop is logged, the socket bound again after a delay.
       const { status } = yield* superviseReceiving({
         name: "CURVE heartbeat socket",

@@ -7,6 +7,7 @@ import { monotonicMillis } from "../support/monotonicTime.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { defaultMaxFrameBytes } from "./FrameDecoder.ts"
 import { type FrameResult, makeFrameHandler, registerIngressMetrics } from "./frameHandling.ts"
+import { MessageJournal } from "./MessageJournal.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
 import { SourceRateLimiter } from "./SourceRateLimiter.ts"
 import { IngressBindError } from "./ZmqIngress.ts"
@@ -22,6 +23,9 @@ export class UdpIngress extends Context.Service<UdpIngress, {
 }>()("heartbeat-mesh/ingress/UdpIngress") {}
 
 const ackOk = Buffer.from('{"ok":true}')
+
+/** A datagram's source as the journal names it: `address:port` (`[address]:port` for IPv6). */
+const sourceOf = (from: RemoteInfo) => hostPort(from.address, from.port)
 
 /**
  * The answer to a frame that asked for one (`"ack": true`): `{"ok":true}` or
@@ -46,6 +50,7 @@ export const layerUdpIngress = (settings: UdpSettings) =>
     UdpIngress,
     Effect.gen(function*() {
       const router = yield* HeartbeatRouter
+      const journal = yield* MessageJournal
       const clock = yield* Clock.Clock
       const context = yield* Effect.context<never>()
       const log = (effect: Effect.Effect<void>) => void Effect.runForkWith(context)(effect)
@@ -58,7 +63,7 @@ export const layerUdpIngress = (settings: UdpSettings) =>
       let rateLimited = 0
       let acksSent = 0
       let sendErrors = 0
-      const handle = makeFrameHandler({ router, stats, maxFrameBytes: defaultMaxFrameBytes, log, transport: "udp" })
+      const handle = makeFrameHandler({ router, stats, maxFrameBytes: defaultMaxFrameBytes, log, journal, transport: "udp" })
       yield* registerIngressMetrics("udp", stats, { rate_limited: () => rateLimited })
       yield* liveCounter("udp_acks_sent_total", "Acks answered to UDP heartbeats that asked for one", () => acksSent)
       yield* liveCounter("udp_send_errors_total", "Acks the socket could not send", () => sendErrors)
@@ -94,6 +99,7 @@ export const layerUdpIngress = (settings: UdpSettings) =>
         if (!limiter.allow(from.address, nowMs)) {
           rateLimited++
           stats.received++
+          if (journal.enabled) journal.record("udp", sourceOf(from), undefined, datagram.length, "rejected", "rate_limited", nowMs)
           if (nowMs - rateLogMs >= 10_000) {
             log(Effect.logWarning("heartbeat rejected", { transport: "udp", reason: "rate_limited", source: from.address, similarSinceLastLog: rateSuppressed }))
             rateLogMs = nowMs
@@ -101,7 +107,7 @@ export const layerUdpIngress = (settings: UdpSettings) =>
           } else rateSuppressed++
           return
         }
-        const result = handle([datagram], nowMs)
+        const result = handle([datagram], nowMs, journal.enabled ? sourceOf(from) : undefined)
         if (!result.ack) return
         const answer = ackFor(result, datagram.length)
         if (answer === undefined) return

@@ -6,6 +6,7 @@ import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
 import { describeListenFailure, hostPort } from "../support/listenFailure.ts"
 import { defaultMaxFrameBytes, heartbeatRepairs, rejectReasons } from "./FrameDecoder.ts"
 import { makeFrameHandler } from "./frameHandling.ts"
+import { MessageJournal } from "./MessageJournal.ts"
 import { pullOptions } from "./zmqSockets.ts"
 import { type IngressStatus, superviseReceiving } from "./supervisedSocket.ts"
 import { type IngressCounters, IngressStats } from "./IngressStats.ts"
@@ -87,6 +88,7 @@ export const layerZmqIngress = (options: IngressOptions) =>
     Effect.gen(function*() {
       const engine = yield* HeartbeatRouter
       const probe = yield* IngressProbe
+      const journal = yield* MessageJournal
       const clock = yield* Clock.Clock
       const context = yield* Effect.context<never>()
       const runLog = Effect.runForkWith(context)
@@ -121,7 +123,7 @@ export const layerZmqIngress = (options: IngressOptions) =>
       })
       // Restarts bind the endpoint actually bound (port 0 became a real port), so senders find it again.
       const endpoint = socket.lastEndpoint ?? requested
-      const handle = makeFrameHandler({ router: engine, stats, maxFrameBytes, log: runLog })
+      const handle = makeFrameHandler({ router: engine, stats, maxFrameBytes, log: runLog, journal })
       const supervision = yield* superviseReceiving({
         name: "heartbeat socket",
         first: socket,

@@ -3,6 +3,7 @@ import type { HeartbeatRouter, IngestOutcome } from "../routing/HeartbeatRouter.
 import { liveCounter } from "../support/liveMetrics.ts"
 import { decodeFrames, type HeartbeatRepair, heartbeatRepairs, type RejectReason, rejectReasons } from "./FrameDecoder.ts"
 import type { IngressStats } from "./IngressStats.ts"
+import type { MessageJournalService } from "./MessageJournal.ts"
 
 /** What became of one frame: the router's outcome, or why it was dropped. */
 export interface FrameResult {
@@ -13,16 +14,18 @@ export interface FrameResult {
 
 /**
  * The path every transport shares once it holds a frame: decode (FrameDecoder), authenticate and
- * route (HeartbeatRouter.accept), count in `stats`, and log a rejection or a repair (a heartbeat
+ * route (HeartbeatRouter.accept), count in `stats`, log a rejection or a repair (a heartbeat
  * taken with an unusable timeout or an unclear deregister) at most once per reason per interval
- * through `log` (never the token or the raw bytes). Synchronous: one bad frame only costs
- * itself.
+ * through `log` (never the token or the raw bytes), and hand the message to the message journal
+ * when it is on. Synchronous: one bad frame only costs itself.
  */
 export const makeFrameHandler = (options: {
   readonly router: HeartbeatRouter["Service"]
   readonly stats: IngressStats
   readonly maxFrameBytes: number
   readonly log: (effect: Effect.Effect<void>) => void
+  /** The message journal; off when not given. */
+  readonly journal?: MessageJournalService | undefined
   /** Added to log lines of transports other than the plain ZeroMQ socket. */
   readonly transport?: string
 }) => {
@@ -41,7 +44,7 @@ export const makeFrameHandler = (options: {
       }
     }
   }
-  return (frames: ReadonlyArray<Uint8Array>, nowMs: number): FrameResult => {
+  const handle = (frames: ReadonlyArray<Uint8Array>, nowMs: number): FrameResult => {
     stats.received++
     const decoded = decodeFrames(frames, maxFrameBytes)
     if (!decoded.ok) {
@@ -57,6 +60,27 @@ export const makeFrameHandler = (options: {
     }
     if (decoded.repairs.length > 0) repaired(decoded.repairs, nowMs, decoded.heartbeat.resource)
     return { outcome, ack: decoded.ack }
+  }
+  const journal = options.journal
+  if (journal === undefined || !journal.enabled) return (frames: ReadonlyArray<Uint8Array>, nowMs: number, _source?: string): FrameResult => handle(frames, nowMs)
+  const transport = options.transport ?? "zmq"
+  /** `source`: the sender's address and port, where the transport knows it (UDP). */
+  return (frames: ReadonlyArray<Uint8Array>, nowMs: number, source?: string): FrameResult => {
+    const result = handle(frames, nowMs)
+    const { outcome } = result
+    const frame = frames.length === 1 ? frames[0] : undefined
+    let bytes = 0
+    for (const part of frames) bytes += part.byteLength
+    journal.record(
+      transport,
+      source ?? null,
+      frame,
+      bytes,
+      outcome === "accepted" || outcome === "deregistered" ? outcome : "rejected",
+      outcome === "accepted" || outcome === "deregistered" ? undefined : outcome,
+      nowMs
+    )
+    return result
   }
 }
 

@@ -8,6 +8,7 @@ import { layerNotificationJournal, type NotificationJournal } from "../notify/No
 import { type ChannelBuildOptions, layerChannels } from "../notify/channels.ts"
 import { layerOutbox } from "../notify/Outbox.ts"
 import { layerStatePersistence, stateFlushIntervalMs } from "../store/StatePersistence.ts"
+import type { StateStore } from "../store/StateStore.ts"
 import { layerHeartbeatRouter } from "./HeartbeatRouter.ts"
 
 /**
@@ -25,11 +26,11 @@ const defaultChannelOptions: ChannelOptions = { forceSend: false, notifierOnly: 
 
 /**
  * The core with `listeners` subscribed to the change stream before the first change (the restore
- * at start): for subscribers that must see every change from the beginning (tests).
+ * at start): for subscribers that must see every change from the beginning (the history, tests).
  */
 export const layerReceiverCoreListening = <A, E>(
   config: ReceiverConfig,
-  listeners: Layer.Layer<A, E, ResourceChanges | NotificationJournal>,
+  listeners: Layer.Layer<A, E, ResourceChanges | NotificationJournal | StateStore>,
   channels: ChannelOptions = defaultChannelOptions
 ) =>
   Layer.mergeAll(layerHeartbeatRouter(config), layerReceiverMonitor(config.timing)).pipe(

@@ -47,7 +47,34 @@ export const migrations: ReadonlyArray<string> = [
    DROP TABLE resources;
    ALTER TABLE resources_v2 RENAME TO resources`,
   // 3: a removed client's resources are kept for removed_client_retention: since when.
-  "ALTER TABLE resources ADD COLUMN client_removed_ms INTEGER"
+  "ALTER TABLE resources ADD COLUMN client_removed_ms INTEGER",
+  // 4: history (issue 18, src/history/): status changes per resource and the notifications sent.
+  // Ids are given by the writer (they are the API's paging cursors); times are wall-clock ms. A
+  // status change is recorded once: a restart that finds the same stale spell again is ignored
+  // (the unique index; rows without a status are never equal to another, NULLs being distinct).
+  // Two indexes per table only: pruning pays for every index it touches.
+  `CREATE TABLE history (
+     id INTEGER PRIMARY KEY,
+     at_ms INTEGER NOT NULL,
+     client TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     status TEXT,
+     detail TEXT
+   );
+   CREATE UNIQUE INDEX history_by_resource ON history (client, resource, at_ms, kind, status);
+   CREATE INDEX history_by_time ON history (at_ms);
+   CREATE TABLE notifications (
+     id INTEGER PRIMARY KEY,
+     at_ms INTEGER NOT NULL,
+     client TEXT,
+     resource TEXT NOT NULL,
+     event TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     notification TEXT NOT NULL
+   );
+   CREATE INDEX notifications_by_client ON notifications (client, id);
+   CREATE INDEX notifications_by_time ON notifications (at_ms)`
 ]
 
 export interface SqliteStateStoreOptions {
@@ -64,10 +91,10 @@ const statusFromColumn = (value: unknown): ResourceStatus =>
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
 /** A value of one row that cannot be stored; anything else thrown while writing is the store's failure. */
-class RowValueError extends Error {}
+export class RowValueError extends Error {}
 
 /** The payload column: JSON text; throws when the value has no JSON form (a cycle, a BigInt, too deep). */
-const serializePayload = (payload: Readonly<Record<string, unknown>>): string => {
+export const serializePayload = (payload: Readonly<Record<string, unknown>>): string => {
   let text: string | undefined
   try {
     text = JSON.stringify(payload)
@@ -85,7 +112,7 @@ const sqliteMismatch = 20
 const sqliteRange = 25
 
 /** Whether a write failed because of the row (skip it) rather than the store (fail the batch). */
-const isRowError = (error: unknown): boolean => {
+export const isRowError = (error: unknown): boolean => {
   if (error instanceof RowValueError) return true
   const code = (error as { errcode?: unknown } | null)?.errcode
   if (typeof code !== "number") return false
