@@ -12,9 +12,8 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { Effect, Layer, Result } from "effect"
+import { Effect, Layer } from "effect"
 import { ActorProbe } from "../src/actors/ResourceActor.ts"
-import { parseReceiverConfig } from "../src/config/ReceiverConfig.ts"
 import { defaultHistoryOptions, layerHistory } from "../src/history/History.ts"
 import { HistoryStore, type HistoryRow, type NotificationRow } from "../src/history/HistoryStore.ts"
 import { layerSqliteHistoryStore } from "../src/history/sqliteHistoryStore.ts"
@@ -24,31 +23,16 @@ import { layerTest, RecordedNotifications } from "../src/notify/Notifier.ts"
 import { layerReceiverCoreListening } from "../src/routing/ReceiverCore.ts"
 import { layerSqliteStateStore } from "../src/store/sqliteStateStore.ts"
 import { StatePersistence } from "../src/store/StatePersistence.ts"
+import { benchConfig, benchResources, benchToken, flag } from "./ingestSetup.ts"
 
-const flag = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name)
-  return at > 0 ? process.argv[at + 1] : undefined
-}
 const quick = process.argv.includes("--quick")
 const heartbeats = quick ? 200_000 : 1_000_000
 const rounds = Number(flag("--rounds") ?? (quick ? 3 : 7))
 const pruneRows = Number(flag("--prune-rows") ?? (quick ? 200_000 : 1_000_000))
-const resources = 10_000
-const token = "bench-token-0123456789"
+const resources = benchResources
+const token = benchToken
 const dayMs = 24 * 3600_000
-
-const parsed = parseReceiverConfig(`
-enabled: true
-notify_devilry_sleep: 0
-queue_threshold: 1000000
-grace_period: 0
-clients:
-  Bench:
-    token: ${token}
-    timeout: 60
-`, "bench")
-if (Result.isFailure(parsed)) throw new Error(parsed.failure.join("\n"))
-const config = parsed.success
+const config = benchConfig
 
 const variants = ["off", "history", "journal"] as const
 type Variant = (typeof variants)[number]
