@@ -20,6 +20,7 @@ describe("maskUrl", () => {
 describe("maskSecrets", () => {
   it.each<[string, unknown, unknown]>([
     ["a token", { token: "abc" }, { token: masked }],
+    ["a map by name (a client's resources), names never taken for keys", { resources: new Map([["token", { severity: "minor", password: "x" }]]) }, { resources: { token: { severity: "minor", password: masked } } }],
     ["camelCase keys", { adminToken: "a", apiKey: "b", botToken: "c", secretKey: "d", privateKey: "e" }, { adminToken: masked, apiKey: masked, botToken: masked, secretKey: masked, privateKey: masked }],
     ["snake_case keys", { api_key: "a", smtp_password: "b", passphrase: "c" }, { api_key: masked, smtp_password: masked, passphrase: masked }],
     ["a list under a secret key", { tokens: ["a", "b"] }, { tokens: masked }],

@@ -59,6 +59,8 @@ export const maskSecrets = (value: unknown, key = ""): unknown => {
     if ("from" in value && (value.from === "file" || value.from === "env")) return value
   }
   if (secretKey.test(key) && !placeKey.test(key)) return masked
+  // A Map (a client's resources by name) shown as an object; its keys are names, not settings.
+  if (value instanceof Map) return Object.fromEntries([...value].map(([name, item]) => [String(name), maskSecrets(item)]))
   if (Array.isArray(value)) return value.map((item) => maskSecrets(item, key))
   if (typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]))
   return typeof value === "string" ? maskUrl(value) : value
