@@ -1,28 +1,11 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { Notification } from "../domain/Notification.ts"
+import type { ChangeCause } from "../monitor/changeCause.ts"
 import type { MonitorMoment } from "../monitor/MonitorMoment.ts"
 import type { ResourceProfile } from "../monitor/ResourceProfile.ts"
 import type { ResourceState } from "../monitor/resourceRules.ts"
 
-/** What made a resource's state change. */
-export type ChangeCause =
-  /** A heartbeat from the resource. */
-  | "heartbeat"
-  /** A run was started (HTTP ping `/start`); its outcome comes as a heartbeat. */
-  | "start"
-  /** The resource's own timer: a deadline or a timeout repeat was due. */
-  | "wake"
-  /** The periodic re-assertion (ok, registered, config_*): notifications, same state. */
-  | "rare_check"
-  /** An operator paused / resumed alerting. */
-  | "pause"
-  | "resume"
-  /** A deregistration, by the sender or an operator. */
-  | "deregister"
-  /** The configuration added, changed or removed the resource. */
-  | "configure"
-  /** Brought back at start from what an earlier run stored. */
-  | "restore"
+export type { ChangeCause }
 
 /**
  * One change of one resource, as its actor applied it. `before` is undefined when the resource

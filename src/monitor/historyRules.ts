@@ -12,6 +12,7 @@
  * heartbeat that finds the resource stale before any wake saw it (the timer ran late, a restore)
  * records the stale spell first, then the comeback.
  */
+import type { ChangeCause } from "./changeCause.ts"
 import type { ResourceProfile } from "./ResourceProfile.ts"
 import type { MonitorMoment } from "./MonitorMoment.ts"
 import { deadlineOf, type ResourceState } from "./resourceRules.ts"
@@ -38,17 +39,8 @@ export const historyKinds = [
 ] as const
 export type HistoryKind = (typeof historyKinds)[number]
 
-/** The cause of a change, as `ResourceChanged` names it (kept apart so the rule stays below the change stream). */
-export type HistoryCause =
-  | "heartbeat"
-  | "start"
-  | "wake"
-  | "rare_check"
-  | "pause"
-  | "resume"
-  | "deregister"
-  | "configure"
-  | "restore"
+/** The cause of a change (the change stream's own type, defined at this floor so the rule can name it). */
+export type HistoryCause = ChangeCause
 
 export interface HistoryEntry {
   /** When it took effect, on the receiver's timeline. */
