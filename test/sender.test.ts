@@ -430,6 +430,13 @@ receivers:
       code: 2,
       stderr: "heartbeat-mesh: --receiver needs a token: --token-file FILE or HEARTBEAT_MESH_TOKEN (see 'heartbeat-mesh sender --help')\n"
     })
+    // sender.yaml's range: a second's worth to a year, as the receiver takes it.
+    for (const [timeout, shown] of [["0.001", "0.001"], ["600000", "600000"], ["-5", "-5"]] as const) {
+      expect(await runCli(["sender", "--receiver", "rx", "--timeout", timeout, "--dry-run"], { HEARTBEAT_MESH_TOKEN: "t" })).toMatchObject({
+        code: 2,
+        stderr: `heartbeat-mesh: --timeout must be a number of minutes from 1/60 (one second) to 525600 (one year), got ${shown} (see 'heartbeat-mesh sender --help')\n`
+      })
+    }
   })
 
   it("a failed temporary file check exits non-zero and sends nothing", async () => {

@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
+import { isUsableTimeout, maxTimeoutMinutes } from "../domain/Timeout.ts"
 import { defaultReceiverPort, defaultSendTimeoutSeconds } from "../support/zmqEndpoint.ts"
 import { cliLogging, envVar, fromEnv, help, switchFlag } from "./flagHelp.ts"
 import { defaultSenderConfigPath } from "./plainSenderRun.ts"
@@ -74,7 +75,7 @@ export const makeSenderCommand = <Name extends string>(name: Name, invokedAs: st
       timeout: Flag.Finite("timeout").pipe(
         fromEnv(Config.Finite(envVar("timeout"))),
         Flag.optional,
-        help("timeout", "heartbeat timeout in minutes for --receiver", "the client's on the receiver")
+        help("timeout", "heartbeat timeout in minutes for --receiver (1/60 to 525600)", "the client's on the receiver")
       ),
       sendTimeout: Flag.Finite("send-timeout").pipe(
         fromEnv(Config.Finite(envVar("send-timeout"))),
@@ -133,7 +134,9 @@ export const makeSenderCommand = <Name extends string>(name: Name, invokedAs: st
           if (secret === undefined) return yield* usageError("--receiver needs a token: --token-file FILE or HEARTBEAT_MESH_TOKEN")
           if (portFrom(String(flags.port)) === undefined) return yield* usageError(`--port must be from 1 to 65535, got ${flags.port}`)
           const timeout = Option.getOrUndefined(flags.timeout)
-          if (timeout !== undefined && !(timeout > 0)) return yield* usageError("--timeout must be a positive number of minutes")
+          if (timeout !== undefined && !isUsableTimeout(timeout)) {
+            return yield* usageError(`--timeout must be a number of minutes from 1/60 (one second) to ${maxTimeoutMinutes} (one year), got ${timeout}`)
+          }
           options = {
             ...common,
             run: {
