@@ -194,18 +194,26 @@ describe("status API over real HTTP (daemon process)", () => {
     expect(document.openapi).toMatch(/^3\./)
     expect(document.info.title).toBe("heartbeat-mesh receiver")
     expect(Object.keys(document.paths).sort()).toEqual([
+      "/api/clients/{client}/silence",
       "/api/events",
       "/api/resources",
       "/api/resources/{client}/{resource}",
       "/api/resources/{client}/{resource}/history",
+      "/api/resources/{client}/{resource}/silence",
       "/api/resources/{client}/{resource}/uptime",
       "/api/resources/{client}/{resource}/{action}",
+      "/api/silences",
       "/api/summary",
       "/readyz"
     ])
     expect(Object.keys(document.paths["/api/resources"].get.responses).sort()).toEqual(["200", "400", "401"])
     expect(Object.keys(document.paths["/api/resources/{client}/{resource}/{action}"].post.responses).sort())
       .toEqual(["200", "401", "403", "404"])
+    // Silences (issue 18.3): set with a body, lifted with DELETE.
+    expect(Object.keys(document.paths["/api/resources/{client}/{resource}/silence"]).sort()).toEqual(["delete", "post"])
+    expect(Object.keys(document.paths["/api/resources/{client}/{resource}/silence"].post.responses).sort())
+      .toEqual(["200", "400", "401", "403", "404", "409", "503"])
+    expect(Object.keys(document.components.schemas.SilenceRequest.properties).sort()).toEqual(["duration", "reason", "until"])
     const resource = JSON.stringify(document.components.schemas.Resource)
     for (const field of ["client", "resource", "status", "configured", "severity", "service", "environment", "location", "firstSeen", "lastSeen", "deadline", "timeoutSeconds"]) {
       expect(resource).toContain(`"${field}"`)

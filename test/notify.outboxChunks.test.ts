@@ -4,6 +4,7 @@ import { layerChannels } from "../src/notify/channels.ts"
 import { layerTest } from "../src/notify/Notifier.ts"
 import { layerNotificationJournal } from "../src/notify/NotificationJournal.ts"
 import { flushChunkRows, layerOutbox, Outbox } from "../src/notify/Outbox.ts"
+import { layerSilences } from "../src/notify/Silences.ts"
 import { OutboxStore, type PendingDelivery } from "../src/notify/OutboxStore.ts"
 import { server, timeoutNotification } from "./support/channelHarness.ts"
 import { configFrom } from "./support/receiverHarness.ts"
@@ -58,6 +59,7 @@ channels:
         Effect.provide(
           layerOutbox({ receiver: config.receiver, drainOnCloseMs: 0 }).pipe(
             Layer.provideMerge(layerChannels(config, { forceSend: false, notifierOnly: false })),
+            Layer.provideMerge(layerSilences),
             Layer.provideMerge(layerNotificationJournal()),
             Layer.provideMerge(store.layer),
             Layer.provideMerge(layerTest)

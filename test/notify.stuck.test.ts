@@ -5,6 +5,7 @@ import { ActorProbe } from "../src/actors/ResourceActor.ts"
 import { readinessProblems } from "../src/http/readiness.ts"
 import { Notifier } from "../src/notify/Notifier.ts"
 import { Outbox } from "../src/notify/Outbox.ts"
+import { layerNoSilenceStore } from "../src/notify/SilenceStore.ts"
 import { layerNoOutboxStore } from "../src/notify/OutboxStore.ts"
 import { layerReceiverCore } from "../src/routing/ReceiverCore.ts"
 import { layerMemoryStateStore } from "../src/store/StateStore.ts"
@@ -30,7 +31,7 @@ clients:
     token: aaaaaaaa
     timeout: 1
 `)).pipe(
-  Layer.provideMerge(Layer.mergeAll(stuckNotifier, layerNoOutboxStore, NodeServices.layer, NodeHttpClient.layerUndici)),
+  Layer.provideMerge(Layer.mergeAll(stuckNotifier, layerNoOutboxStore, layerNoSilenceStore, NodeServices.layer, NodeHttpClient.layerUndici)),
   Layer.provideMerge(layerMemoryStateStore()),
   Layer.provide(ActorProbe.layerNone)
 )

@@ -20,6 +20,7 @@ import { layerNotifyDevilry, layerStdout } from "../notify/Notifier.ts"
 import { layerReceiverCoreListening } from "../routing/ReceiverCore.ts"
 import { layerHistory } from "../history/History.ts"
 import { layerCheckHistory } from "../history/checkHistory.ts"
+import { layerSilenceHistory } from "../history/silenceHistory.ts"
 import { layerMemoryHistoryStore } from "../history/HistoryStore.ts"
 import { layerSqliteHistoryStore } from "../history/sqliteHistoryStore.ts"
 import { defaultReceiverRecords } from "../config/receiverRecords.ts"
@@ -64,11 +65,11 @@ const notifierLayer = (config: ReceiverConfig, options: ReceiverDaemonOptions) =
     }).pipe(Layer.provide(NodeServices.layer))
 
 /**
- * The change stream's subscribers outside the core: the live feed and check alerts (with their
- * level changes in the history) always, heartbeat files when enabled.
+ * The change stream's subscribers outside the core: the live feed, check alerts (with their
+ * level changes in the history) and silences in the history always, heartbeat files when enabled.
  */
 const layerSubscribers = (config: ReceiverConfig, options: ReceiverDaemonOptions, stateDir: string) => {
-  const always = Layer.merge(layerLiveFeed, layerCheckHistory.pipe(Layer.provideMerge(layerCheckAlerts(config))))
+  const always = Layer.mergeAll(layerLiveFeed, layerSilenceHistory, layerCheckHistory.pipe(Layer.provideMerge(layerCheckAlerts(config))))
   return options.heartbeatFiles
     ? Layer.merge(
       always,

@@ -125,12 +125,19 @@ export const eventsIn = (rows: ReadonlyArray<NotificationRow>, query: EventQuery
 }
 
 /** Filters `rows` (oldest first) for a resource's history page, newest first. */
+/**
+ * The resource name of an entry about a whole client (a client's silence): no resource is named ""
+ * (domain/Names.ts), and every resource of the client shows it in its history.
+ */
+export const clientWide = ""
+
+/** A resource's entries, newest first, its client's whole-client entries among them. */
 export const historyIn = (rows: ReadonlyArray<HistoryRow>, query: ResourceHistoryQuery): Array<HistoryRow> => {
   const found: Array<HistoryRow> = []
   for (let index = rows.length - 1; index >= 0 && found.length < query.limit; index--) {
     const row = rows[index]!
     if (
-      row.client === query.client && row.resource === query.resource &&
+      row.client === query.client && (row.resource === query.resource || row.resource === clientWide) &&
       (query.before === undefined || row.id < query.before) &&
       (query.sinceMs === undefined || row.atMs >= query.sinceMs) &&
       (query.untilMs === undefined || row.atMs < query.untilMs)

@@ -95,7 +95,7 @@ export const layerSqliteHistoryStore = (path: string) =>
           ),
           resourceHistory: db.prepare(
             `SELECT id, at_ms, client, resource, kind, status, detail FROM history
-             WHERE client = ? AND resource = ? AND id < ? AND at_ms >= ? AND at_ms < ?
+             WHERE client = ? AND resource IN (?, '') AND id < ? AND at_ms >= ? AND at_ms < ?
              ORDER BY id DESC LIMIT ?`
           ),
           pruneHistory: db.prepare(

@@ -149,8 +149,8 @@ export const HistoryItemSchema = Schema.Struct({
   seq: Schema.Number.annotate({ description: "increasing; the paging cursor" }),
   at: Schema.String.annotate({ description: "when it took effect (ISO 8601); a stale spell starts at the deadline" }),
   kind: Schema.Literals(historyKinds),
-  status: Schema.NullOr(Schema.Literals(resourceStatuses)).annotate({ description: "the status from then on; null for check and dyndns entries" }),
-  detail: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({ description: "check: check, from, level, value, text; dyndns: address, name, outcome, error" })
+  status: Schema.NullOr(Schema.Literals(resourceStatuses)).annotate({ description: "the status from then on; null for check, dyndns, silenced and unsilenced entries" }),
+  detail: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({ description: "check: check, from, level, value, text; dyndns: address, name, outcome, error; silenced: by, from, until, reason, scope (resource or client); unsilenced: by, reason, ended (lifted or expired), scope" })
 }).annotate({ identifier: "HistoryEntry" })
 
 export const UptimeSchema = Schema.Struct({
@@ -193,6 +193,63 @@ const history = HttpApiGroup.make("history")
     }).annotate(OpenApi.Description, "Uptime over the last 24 h, 7 d and 30 d, computed from the recorded status changes.")
   )
 
+/** A silence in force (issue 18.3): a runtime mute window an operator set on a resource or a whole client. */
+export const SilenceSchema = Schema.Struct({
+  client: Schema.String,
+  resource: Schema.NullOr(Schema.String).annotate({ description: "null: the whole client" }),
+  from: Schema.String.annotate({ description: "when it was set (ISO 8601)" }),
+  until: Schema.String.annotate({ description: "when it ends by itself (ISO 8601)" }),
+  reason: Schema.String,
+  by: Schema.String.annotate({ description: "who set it: the user, or admin_token" })
+}).annotate({ identifier: "Silence" })
+
+const SilenceRequestSchema = Schema.Struct({
+  duration: Schema.optional(Schema.Union([Schema.Number, Schema.String])).annotate({ description: "seconds, or 30m, 2h, 1d (give duration or until)" }),
+  until: Schema.optional(Schema.String).annotate({ description: "ISO 8601 with its zone, e.g. 2026-12-24T18:00:00Z" }),
+  reason: Schema.String.annotate({ description: "why (at most 500 characters, one line)" })
+}).annotate({ identifier: "SilenceRequest" })
+
+/** 409: the receiver already holds its most silences. */
+export class Conflict extends Schema.Class<Conflict>("Conflict")(errorFields, { httpApiStatus: 409 }) {}
+
+const silenceWho = "Needs a role that may silence (operator and up) on the client (API token, or session cookie with X-CSRF-Token), or the admin token: 403 when the role is too low, 404 outside the user's clients."
+const silenceSet = `Holds the notifications back as a mute window does: state changes are held and the latest of each goes out when the silence ends, repeats are dropped. Setting it again replaces it. Kept in state.db; recorded in the history. ${silenceWho}`
+
+const silences = HttpApiGroup.make("silences")
+  .add(
+    HttpApiEndpoint.get("list", "/api/silences", {
+      headers: authorization,
+      success: Schema.Struct({ items: Schema.Array(SilenceSchema) }).annotate({ description: "earliest end first; a user sees its clients' only" }),
+      error: [Unauthorized]
+    }).annotate(OpenApi.Description, "The silences in force."),
+    HttpApiEndpoint.post("silenceResource", "/api/resources/:client/:resource/silence", {
+      params: { client: Schema.String, resource: Schema.String },
+      headers: authorization,
+      payload: SilenceRequestSchema,
+      success: SilenceSchema,
+      error: [BadRequest, Unauthorized, Forbidden, NotFound, Conflict, StoreUnavailable]
+    }).annotate(OpenApi.Description, `Silences one resource. ${silenceSet}`),
+    HttpApiEndpoint.delete("liftResource", "/api/resources/:client/:resource/silence", {
+      params: { client: Schema.String, resource: Schema.String },
+      headers: authorization,
+      success: SilenceSchema.annotate({ description: "the silence lifted" }),
+      error: [Unauthorized, Forbidden, NotFound, StoreUnavailable]
+    }).annotate(OpenApi.Description, `Lifts a resource's silence (404 when it has none); what it held goes out within a second. ${silenceWho}`),
+    HttpApiEndpoint.post("silenceClient", "/api/clients/:client/silence", {
+      params: { client: Schema.String },
+      headers: authorization,
+      payload: SilenceRequestSchema,
+      success: SilenceSchema,
+      error: [BadRequest, Unauthorized, Forbidden, NotFound, Conflict, StoreUnavailable]
+    }).annotate(OpenApi.Description, `Silences every resource of a client. ${silenceSet}`),
+    HttpApiEndpoint.delete("liftClient", "/api/clients/:client/silence", {
+      params: { client: Schema.String },
+      headers: authorization,
+      success: SilenceSchema.annotate({ description: "the silence lifted" }),
+      error: [Unauthorized, Forbidden, NotFound, StoreUnavailable]
+    }).annotate(OpenApi.Description, `Lifts a client's silence (404 when it has none). ${silenceWho}`)
+  )
+
 /** 503: the receiver runs but cannot do its job; `problems` says why, one sentence each. */
 export class NotReady extends Schema.Class<NotReady>("NotReady")({
   ready: Schema.Literal(false),
@@ -215,6 +272,7 @@ export class StatusApi extends HttpApi.make("heartbeat-mesh")
   .add(resources)
   .add(events)
   .add(history)
+  .add(silences)
   .add(health)
   .annotate(OpenApi.Title, "heartbeat-mesh receiver")
   .annotate(OpenApi.Description, "Status of the monitored resources, admin actions and recent notifications. Also served: /healthz, /metrics (Prometheus), /api/feed (Server-Sent Events), / (dashboard). JSON answers carry an ETag (If-None-Match gives 304) and are compressed (br, gzip) when the request accepts it.")

@@ -25,6 +25,7 @@ import type { Action, Principal } from "../monitor/access.ts"
 import { readinessProblems } from "./readiness.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
 import { layerHistoryHandlers } from "./historyHandlers.ts"
+import { layerSilenceHandlers } from "./silenceHandlers.ts"
 import { Outbox } from "../notify/Outbox.ts"
 import { layerRequestBounds, makeSseAdmission } from "./requestBounds.ts"
 
@@ -120,7 +121,7 @@ const layerApiHandlers = () => {
         }))
     })
   )
-  return Layer.mergeAll(resources, layerHistoryHandlers, health)
+  return Layer.mergeAll(resources, layerHistoryHandlers, layerSilenceHandlers, health)
 }
 
 /** What is not JSON: health text, Prometheus metrics and the SSE feed (the dashboard's files: dashboardFiles.ts). */

@@ -35,7 +35,11 @@ export const historyKinds = [
   /** A check's level changed (issue 20): no status of its own. */
   "check",
   /** A dynamic DNS update of the resource's address: no status of its own. */
-  "dyndns"
+  "dyndns",
+  /** An operator silenced it, or its whole client (detail: by, until, reason): no status of its own. */
+  "silenced",
+  /** Its silence was lifted (detail: by) or ended by itself (ended: expired). */
+  "unsilenced"
 ] as const
 export type HistoryKind = (typeof historyKinds)[number]
 

@@ -3,6 +3,7 @@ import type { Notification } from "../domain/Notification.ts"
 import { NodeHttpClient, NodeServices } from "@effect/platform-node"
 import { type DeliveryMeta, NotifierError, type Transport } from "./Channel.ts"
 import { layerNoOutboxStore } from "./OutboxStore.ts"
+import { layerMemorySilenceStore } from "./SilenceStore.ts"
 import { makeSpawnPool } from "./spawnHelpers.ts"
 
 export { NotifierError } from "./Channel.ts"
@@ -139,6 +140,7 @@ export const layerTest = Layer.mergeAll(
     })
   ),
   layerNoOutboxStore,
+  Layer.suspend(() => layerMemorySilenceStore()),
   NodeServices.layer,
   NodeHttpClient.layerUndici
 )

@@ -11,6 +11,7 @@ import { type Channel, Channels, NotifierError, type Rerouting, type RetryPolicy
 import { ChannelQueue, estimateBytes, type Lane, type Outgoing, stateKeyOf } from "./ChannelQueue.ts"
 import { NotificationJournal } from "./NotificationJournal.ts"
 import { type DeliveryRef, OutboxStore, type PendingDelivery } from "./OutboxStore.ts"
+import { Silences } from "./Silences.ts"
 
 export interface OutboxCounters {
   readonly sent: number
@@ -133,6 +134,7 @@ export const layerOutbox = (options: OutboxOptions) =>
       let { routes, mute } = channelSet
       const journal = yield* NotificationJournal
       const store = yield* OutboxStore
+      const silences = yield* Silences
       const clock = yield* Clock.Clock
       const context = yield* Effect.context<never>()
       const idle = Latch.makeUnsafe(true)
@@ -241,6 +243,11 @@ export const layerOutbox = (options: OutboxOptions) =>
       // Mute windows hold the latest state change per resource and state; repeats are dropped.
       const held = new Map<string, Notification>()
       const holding = Latch.makeUnsafe(false)
+      /** A `mute:` window or an operator's silence (issue 18.3: a runtime mute window) open now. */
+      const muted = (notification: Notification, nowMs: number) =>
+        (mute.length > 0 && mutedBy(mute, notification, nowMs) !== undefined) ||
+        silences.silencing(notification, nowMs) !== undefined
+      // A lifted or ended silence needs no signal: while anything is held the loop below looks every second.
       // Routes with renotify_every: when a (resource, event) last went out on them.
       const lastSent = new Map<string, number>()
 
@@ -273,7 +280,7 @@ export const layerOutbox = (options: OutboxOptions) =>
         journal.record(notification)
         const nowMs = clock.currentTimeMillisUnsafe()
         const lane: Lane = isRepeat(notification) ? "repeat" : "change"
-        if (mute.length > 0 && mutedBy(mute, notification, nowMs) !== undefined) {
+        if (muted(notification, nowMs)) {
           metrics.muted.updateUnsafe(1, context)
           if (lane === "change") {
             held.set(stateKeyOf(notification), notification)
@@ -289,7 +296,7 @@ export const layerOutbox = (options: OutboxOptions) =>
         if (held.size === 0) return
         const nowMs = clock.currentTimeMillisUnsafe()
         for (const [key, notification] of held) {
-          if (mutedBy(mute, notification, nowMs) !== undefined) continue
+          if (muted(notification, nowMs)) continue
           held.delete(key)
           route(notification, "change", nowMs)
         }

@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
-import { DatabaseSync } from "node:sqlite"
 import type { Notification } from "../domain/Notification.ts"
+import { openSideTable } from "../store/sideTable.ts"
 import { StateStore } from "../store/StateStore.ts"
 import { OutboxStore, OutboxStoreError, type PendingDelivery } from "./OutboxStore.ts"
 
@@ -26,18 +26,7 @@ export const layerSqliteOutboxStore = (path: string) =>
     OutboxStore,
     Effect.gen(function*() {
       yield* StateStore
-      const db = yield* Effect.acquireRelease(
-        Effect.try({
-          try: () => {
-            const db = new DatabaseSync(path)
-            db.exec("PRAGMA busy_timeout = 5000")
-            db.exec(schema)
-            return db
-          },
-          catch: (error) => new OutboxStoreError({ reason: `cannot open ${path} for undelivered notifications: ${describe(error)}` })
-        }),
-        (db) => Effect.sync(() => db.close())
-      )
+      const db = yield* openSideTable(path, schema, (reason) => new OutboxStoreError({ reason: `cannot open ${path} for undelivered notifications: ${reason}` }))
       const insert = db.prepare(
         `INSERT INTO outbox_deliveries_v1 (channel, id, notification, attempts, created_ms) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (channel, id) DO UPDATE SET attempts = excluded.attempts`
