@@ -66,13 +66,19 @@ let askToken // set by the page: () => Promise<string | undefined>, the dialog
 export const onTokenNeeded = (ask) => (askToken = ask)
 
 /**
- * POST an admin action. Without an admin token, or when the receiver refuses it, asks for one
- * (once per refusal) and tries again; undefined when the person cancels.
+ * An admin action: POST by default, `body` sent as JSON (a silence), DELETE to lift one. Without an
+ * admin token, or when the receiver refuses it, asks for one (once per refusal) and tries again;
+ * undefined when the person cancels.
  */
-export async function act(path) {
+export async function act(path, { method = "POST", body } = {}) {
+  const request = (headers) => ({
+    method,
+    headers: body === undefined ? headers : { ...headers, "Content-Type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
   if (current.csrf && !credentials.admin()) {
     // Signed in: the session's role decides; a refusal is shown, not retried with a token.
-    const response = await fetch(path, { method: "POST", headers: { "X-CSRF-Token": current.csrf } })
+    const response = await fetch(path, request({ "X-CSRF-Token": current.csrf }))
     if (!response.ok) throw await failure(path, response)
     return response.json()
   }
@@ -83,7 +89,7 @@ export async function act(path) {
       if (!token) return undefined
       credentials.setAdmin(token)
     }
-    const response = await fetch(path, { method: "POST", headers: headersFor(token) })
+    const response = await fetch(path, request(headersFor(token)))
     if (response.status === 401) {
       credentials.setAdmin(undefined)
       continue

@@ -1,5 +1,6 @@
 // The detail view of one resource: its fields, checks, last payload, recent events, its history
-// (timeline of status changes and uptime) when the receiver offers one, and the admin actions.
+// (timeline of status changes and uptime) when the receiver offers one, the admin actions, and
+// its silence (issue 18.3: set for a while with a reason, on it or its whole client; lifted).
 import { act, getJson, resourcePath } from "./api.js"
 import { badge, el, human, localTime, statusLabel } from "./format.js"
 
@@ -23,6 +24,9 @@ export function createDetail({ section, onChanged, onError }) {
   const $ = (selector) => section.querySelector(selector)
   let shown // { client, resource }
   let returnFocus
+
+  /** The silence holding the shown resource's notifications back (its own, else its client's). */
+  let silence
 
   const field = (list, name, value) => list.append(el("dt", "", name), el("dd", "", value))
 
@@ -97,7 +101,13 @@ export function createDetail({ section, onChanged, onError }) {
         time.dateTime = item.at
         li.append(time)
         if (item.status) li.append(badge(item.status))
-        const what = item.kind === "check" && item.detail ? `${item.detail.check}: ${item.detail.level}` : item.kind
+        const what = item.kind === "check" && item.detail
+          ? `${item.detail.check}: ${item.detail.level}`
+          : item.kind === "silenced" && item.detail
+          ? `silenced${item.detail.scope === "client" ? " (whole client)" : ""} by ${item.detail.by} until ${new Date(item.detail.until).toLocaleString()}: ${item.detail.reason}`
+          : item.kind === "unsilenced" && item.detail
+          ? item.detail.ended === "expired" ? "silence ended" : `silence lifted by ${item.detail.by}`
+          : item.kind
         li.append(el("span", "", what))
         return li
       }))
@@ -105,6 +115,69 @@ export function createDetail({ section, onChanged, onError }) {
     } catch (error) {
       box.hidden = true
       if (error.status !== 404) onError(error)
+    }
+  }
+
+  /** The silence in force for the resource, from GET /api/silences (what the user may see). */
+  async function renderSilence(client, resource) {
+    let items = []
+    try {
+      items = (await getJson("/api/silences")).body.items ?? []
+    } catch (error) {
+      if (error.status !== 404) onError(error)
+    }
+    if (!shown || shown.client !== client || shown.resource !== resource) return
+    silence = items.find((item) => item.client === client && item.resource === resource) ??
+      items.find((item) => item.client === client && item.resource === null)
+    const note = $("#silence-note")
+    note.hidden = silence === undefined
+    note.textContent = silence === undefined
+      ? ""
+      : `${silence.resource === null ? `All of ${client} is silenced` : "Silenced"} until ${new Date(silence.until).toLocaleString()} by ${silence.by}: ${silence.reason}`
+    $("#action-unsilence").hidden = silence === undefined
+  }
+
+  const silencePath = (client, resource) =>
+    resource === null ? `/api/clients/${encodeURIComponent(client)}/silence` : `${resourcePath(client, resource)}/silence`
+
+  function showSilenceForm(open) {
+    $("#silence-form").hidden = !open
+    $("#action-silence").setAttribute("aria-expanded", String(open))
+    if (open) $("#silence-reason").focus()
+  }
+
+  async function silenceNow(event) {
+    event.preventDefault()
+    if (!shown) return
+    const { client, resource } = shown
+    const message = $("#action-message")
+    message.textContent = ""
+    try {
+      const whole = $("#silence-scope").value === "client"
+      const done = await act(silencePath(client, whole ? null : resource), {
+        body: { duration: $("#silence-duration").value, reason: $("#silence-reason").value }
+      })
+      if (!done) return
+      showSilenceForm(false)
+      $("#silence-reason").value = ""
+      message.textContent = `Silenced until ${new Date(done.until).toLocaleString()}.`
+      await refresh()
+    } catch (error) {
+      message.textContent = error.message
+    }
+  }
+
+  async function liftSilence() {
+    if (!shown || silence === undefined) return
+    const message = $("#action-message")
+    message.textContent = ""
+    try {
+      const done = await act(silencePath(silence.client, silence.resource), { method: "DELETE" })
+      if (!done) return
+      message.textContent = "Silence lifted."
+      await refresh()
+    } catch (error) {
+      message.textContent = error.message
     }
   }
 
@@ -132,6 +205,7 @@ export function createDetail({ section, onChanged, onError }) {
     renderChecks(detail.checks)
     $("#payload").textContent = detail.payload === null ? "(none)" : JSON.stringify(detail.payload, null, 2)
     renderEvents(detail.recentEvents)
+    await renderSilence(client, resource)
     await renderHistory(client, resource)
   }
 
@@ -153,6 +227,10 @@ export function createDetail({ section, onChanged, onError }) {
   }
 
   for (const action of ["pause", "resume", "deregister"]) $(`#action-${action}`).addEventListener("click", () => run(action))
+  $("#action-silence").addEventListener("click", () => showSilenceForm($("#silence-form").hidden))
+  $("#silence-cancel").addEventListener("click", () => showSilenceForm(false))
+  $("#silence-form").addEventListener("submit", silenceNow)
+  $("#action-unsilence").addEventListener("click", liftSilence)
   $("#detail-close").addEventListener("click", () => close())
   section.addEventListener("keydown", (event) => {
     if (event.key === "Escape") close()
@@ -169,6 +247,8 @@ export function createDetail({ section, onChanged, onError }) {
     async open(client, resource) {
       returnFocus = document.activeElement
       shown = { client, resource }
+      silence = undefined
+      showSilenceForm(false)
       $("#action-message").textContent = ""
       try {
         await refresh()
