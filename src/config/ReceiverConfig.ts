@@ -3,7 +3,6 @@ import { Result, Schema } from "effect"
 import { defaultOrigin, type ReceiverIdentity } from "../domain/Notification.ts"
 import { isKnownSeverity, knownSeverities, Severity } from "../domain/Severity.ts"
 import { defaultTiming, type MonitorTiming } from "./timing.ts"
-import { loadConfigFile } from "./configFile.ts"
 import { describeSchemaIssues } from "./configIssues.ts"
 import { expected, nameProblems, numericStringToNumber, oneDaySeconds, oneYearSeconds, seconds, Text, TimeoutMinutes } from "./configValues.ts"
 import { type NotificationConfig, parseNotificationConfig } from "./notificationConfig.ts"
@@ -16,6 +15,9 @@ import { ingressKeys, parseReceiverIngress, type ReceiverIngress, withMaxRuntime
 import { parseUsersConfig, type UserConfig } from "./usersConfig.ts"
 import { heartbeatFilesKeys, type HeartbeatFilesSettings, parseHeartbeatFilesSettings } from "./heartbeatFilesConfig.ts"
 import { parseReceiverRecords, type ReceiverRecords, recordsKeys } from "./receiverRecords.ts"
+import { type DyndnsSettings, dyndnsKeys, dyndnsTextPaths, loadDyndnsKeys, parseDyndnsConfig, withDyndns } from "./dyndnsConfig.ts"
+import { ConfigFileError, loadConfigFile } from "./configFile.ts"
+import * as Effect from "effect/Effect"
 
 export const defaultNotifyDevilryCmd = "/opt/sysadmws/notify_devilry/notify_devilry.py"
 export { type NotifierKind, notifierKinds } from "./notifierKinds.ts"
@@ -28,6 +30,8 @@ export interface ResourceConfig {
   readonly location?: string
   /** `max_runtime` (minutes) of this resource's started runs (issue 19). */
   readonly maxRuntimeMinutes?: number
+  /** `dyndns:` (dyndnsConfig.ts, issue 18.4): the address record updated when the resource's address changes. */
+  readonly dyndns?: DyndnsSettings
 }
 
 export interface ClientConfig {
@@ -162,7 +166,7 @@ type ReceiverYaml = typeof ReceiverYaml.Type
 const knownKeys = {
   top: [...Object.keys(ReceiverYaml.fields), "threshold_sets", "users", ...ingressKeys.top, ...heartbeatFilesKeys, ...recordsKeys.top],
   client: [...Object.keys(ClientEntry.fields), "thresholds", ...ingressKeys.client],
-  resource: ["severity", "environment", "service", "location", "thresholds", ...ingressKeys.resource]
+  resource: ["severity", "environment", "service", "location", "thresholds", ...ingressKeys.resource, ...dyndnsKeys.resource]
 }
 
 const unknownKeys = (value: unknown, known: ReadonlyArray<string>, where: string): Array<string> =>
@@ -347,7 +351,8 @@ const textPaths = [
   ["users", "*", "role"],
   ["users", "*", "clients", "*"],
   ["users", "*", "clients"],
-  ["users", "*", "api_tokens", "*"]
+  ["users", "*", "api_tokens", "*"],
+  ...dyndnsTextPaths
 ]
 
 /**
@@ -368,16 +373,18 @@ export const parseReceiverConfig = (
   const ingress = parseReceiverIngress(raw)
   const heartbeatFiles = parseHeartbeatFilesSettings(raw)
   const records = parseReceiverRecords(raw)
+  const dyndns = parseDyndnsConfig(raw)
   if (
     Result.isFailure(decoded) || Result.isFailure(thresholds) || Result.isFailure(ingress) || Result.isFailure(heartbeatFiles) ||
-    Result.isFailure(records)
+    Result.isFailure(records) || Result.isFailure(dyndns)
   ) {
     return Result.fail([
       ...(Result.isFailure(decoded) ? describeSchemaIssues(decoded.failure, raw) : []),
       ...(Result.isFailure(thresholds) ? thresholds.failure : []),
       ...(Result.isFailure(ingress) ? ingress.failure : []),
       ...(Result.isFailure(heartbeatFiles) ? heartbeatFiles.failure : []),
-      ...(Result.isFailure(records) ? records.failure : [])
+      ...(Result.isFailure(records) ? records.failure : []),
+      ...(Result.isFailure(dyndns) ? dyndns.failure : [])
     ])
   }
   const yaml = decoded.success
@@ -397,7 +404,7 @@ export const parseReceiverConfig = (
   return Result.succeed({
     ...config,
     http: config.http === undefined || users.success.users.length === 0 ? config.http : { ...config.http, users: users.success.users },
-    clients: withMaxRuntimes(config.clients, ingress.success),
+    clients: withDyndns(withMaxRuntimes(config.clients, ingress.success), dyndns.success),
     thresholds: thresholds.success,
     ingress: ingress.success,
     heartbeatFiles: heartbeatFiles.success,
@@ -405,6 +412,18 @@ export const parseReceiverConfig = (
   })
 }
 
-/** Reads and validates a receiver.yaml file. */
-export const loadReceiverConfig = (path: string) =>
-  loadConfigFile(path, (text) => parseReceiverConfig(text), "the receiver will not start")
+/**
+ * Reads and validates a receiver.yaml file, and the files it names that must be read to be judged
+ * (the TSIG key files of `dyndns:`): a bad key file refuses the start or a reload like any setting.
+ */
+export const loadReceiverConfig = (path: string): Effect.Effect<ReceiverConfig, ConfigFileError> =>
+  loadConfigFile(path, (text) => parseReceiverConfig(text), "the receiver will not start").pipe(
+    Effect.flatMap((config) =>
+      config.clients.some((client) => [...client.resources.values()].some((resource) => resource.dyndns !== undefined))
+        ? Effect.flatMap(loadDyndnsKeys(config.clients), ({ clients, problems, warnings }) =>
+          problems.length > 0
+            ? Effect.fail(new ConfigFileError({ source: path, problems, consequence: "the receiver will not start" }))
+            : Effect.succeed({ ...config, clients, warnings: [...config.warnings, ...warnings] }))
+        : Effect.succeed(config)
+    )
+  )

@@ -21,6 +21,7 @@ import { layerReceiverCoreListening } from "../routing/ReceiverCore.ts"
 import { layerHistory } from "../history/History.ts"
 import { layerCheckHistory } from "../history/checkHistory.ts"
 import { layerSilenceHistory } from "../history/silenceHistory.ts"
+import { layerDynDns } from "../dyndns/DynDns.ts"
 import { layerMemoryHistoryStore } from "../history/HistoryStore.ts"
 import { layerSqliteHistoryStore } from "../history/sqliteHistoryStore.ts"
 import { defaultReceiverRecords } from "../config/receiverRecords.ts"
@@ -104,7 +105,8 @@ export const receiverDaemonLayer = (config: ReceiverConfig, options: ReceiverDae
     // Subscribed before the socket opens: they see every heartbeat. (And the users in force, which a reload replaces.)
     Layer.provideMerge(Layer.merge(layerSubscribers(config, options, stateDir), layerUserDirectory(config))),
     Layer.provideMerge(
-      layerReceiverCoreListening(config, layerDaemonHistory(config, options, stateDir), {
+      // Dynamic DNS (issue 18.4) beside the history it records its results in; the router feeds it.
+      layerReceiverCoreListening(config, layerDynDns(config).pipe(Layer.provideMerge(layerDaemonHistory(config, options, stateDir))), {
         forceSend: options.forceSend,
         notifierOnly: options.notifier !== undefined
       })

@@ -167,7 +167,7 @@ export const layerPingIngress = Layer.effect(
         : signal === "success"
         ? { kind: "success", heartbeat: facts }
         : { kind: "fail", heartbeat: facts, exitCode: signal === "fail" ? undefined : signal }
-      const outcome = router.acceptSignal(heartbeat.token, heartbeat.resource, runSignal, nowMs)
+      const outcome = router.acceptSignal(heartbeat.token, heartbeat.resource, runSignal, nowMs, source)
       if (outcome === "unknown_token") {
         return yield* rejected("unknown_token", nowMs, 401, "unknown token", { resource: heartbeat.resource.slice(0, 120) }, payload)
       }

@@ -107,7 +107,7 @@ export const layerUdpIngress = (settings: UdpSettings) =>
           } else rateSuppressed++
           return
         }
-        const result = handle([datagram], nowMs, journal.enabled ? sourceOf(from) : undefined)
+        const result = handle([datagram], nowMs, from)
         if (!result.ack) return
         const answer = ackFor(result, datagram.length)
         if (answer === undefined) return

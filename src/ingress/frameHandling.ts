@@ -1,9 +1,16 @@
 import { Effect } from "effect"
 import type { HeartbeatRouter, IngestOutcome } from "../routing/HeartbeatRouter.ts"
 import { liveCounter } from "../support/liveMetrics.ts"
+import { hostPort } from "../support/listenFailure.ts"
 import { decodeFrames, type HeartbeatRepair, heartbeatRepairs, type RejectReason, rejectReasons } from "./FrameDecoder.ts"
 import type { IngressStats } from "./IngressStats.ts"
 import type { MessageJournalService } from "./MessageJournal.ts"
+
+/** Where a datagram came from (node:dgram's RemoteInfo fits). */
+export interface SourceAddress {
+  readonly address: string
+  readonly port: number
+}
 
 /** What became of one frame: the router's outcome, or why it was dropped. */
 export interface FrameResult {
@@ -44,14 +51,15 @@ export const makeFrameHandler = (options: {
       }
     }
   }
-  const handle = (frames: ReadonlyArray<Uint8Array>, nowMs: number): FrameResult => {
+  /** `address`: the sender's IP address where the transport knows it (UDP), for dynamic DNS. */
+  const handle = (frames: ReadonlyArray<Uint8Array>, nowMs: number, address?: string): FrameResult => {
     stats.received++
     const decoded = decodeFrames(frames, maxFrameBytes)
     if (!decoded.ok) {
       rejected(decoded.rejection.reason, nowMs, { detail: decoded.rejection.detail })
       return { outcome: decoded.rejection.reason, ack: decoded.rejection.ack === true }
     }
-    const outcome = router.accept(decoded.heartbeat, nowMs)
+    const outcome = router.accept(decoded.heartbeat, nowMs, address)
     if (outcome === "accepted") stats.accepted++
     else if (outcome === "deregistered") stats.deregistered++
     else {
@@ -62,11 +70,14 @@ export const makeFrameHandler = (options: {
     return { outcome, ack: decoded.ack }
   }
   const journal = options.journal
-  if (journal === undefined || !journal.enabled) return (frames: ReadonlyArray<Uint8Array>, nowMs: number, _source?: string): FrameResult => handle(frames, nowMs)
+  if (journal === undefined || !journal.enabled) {
+    return (frames: ReadonlyArray<Uint8Array>, nowMs: number, from?: SourceAddress): FrameResult => handle(frames, nowMs, from?.address)
+  }
   const transport = options.transport ?? "zmq"
-  /** `source`: the sender's address and port, where the transport knows it (UDP). */
-  return (frames: ReadonlyArray<Uint8Array>, nowMs: number, source?: string): FrameResult => {
-    const result = handle(frames, nowMs)
+  /** `from`: the sender's address and port, where the transport knows it (UDP). */
+  return (frames: ReadonlyArray<Uint8Array>, nowMs: number, from?: SourceAddress): FrameResult => {
+    const result = handle(frames, nowMs, from?.address)
+    const source = from === undefined ? undefined : hostPort(from.address, from.port)
     const { outcome } = result
     const frame = frames.length === 1 ? frames[0] : undefined
     let bytes = 0
