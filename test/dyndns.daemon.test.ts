@@ -41,6 +41,7 @@ udp:
   listen: "127.0.0.1:${udpPort}"
 http:
   listen: "127.0.0.1:${httpPort}"
+  admin_token: dyn-admin-token
 clients:
   Dyn:
     token: ${token}
@@ -147,5 +148,17 @@ ${dyndns(`badkey.${zone}.`, wrongKeyFile)}
       "updated A 127.0.0.2"
     ])
     expect(home.every((item) => item.status === null)).toBe(true)
+  })
+
+  it("an operator forces a re-registration: the records are sent again with the addresses last heard", async () => {
+    const act = (resource: string) =>
+      httpRequest(`http://127.0.0.1:${httpPort}/api/resources/Dyn/${resource}/dyndns`, { method: "POST", headers: { authorization: "Bearer dyn-admin-token" } })
+    const before = okUpdates().length
+    const asked = await act("home.example.com")
+    expect(asked.status).toBe(200)
+    await waitForAsync("both records sent again", async () => okUpdates().length === before + 2 ? true : undefined)
+    expect(okUpdates().slice(before).map((update) => update.changes.find((change) => change.op === "add")!.data).sort()).toEqual(["127.0.0.4", "2001:db8::8"])
+    expect(await act("plain.example.com")).toEqual({ status: 404, body: JSON.stringify({ error: "this resource has no dyndns: settings" }) })
+    expect((await httpRequest(`http://127.0.0.1:${httpPort}/api/resources/Dyn/home.example.com/dyndns`, { method: "POST" })).status).toBe(401)
   })
 })

@@ -102,7 +102,7 @@ describe("status API over real HTTP (daemon process)", () => {
     expect(await json(get("/api/resources/Client2/nope"))).toEqual({ error: "no such resource" })
     expect(await json(post("/api/resources/Client2/steady.example.com/pause"))).toEqual({ error: "admin token required (Authorization: Bearer ...)" })
     expect(await json(post("/api/resources/Client2/steady.example.com/explode", "admin-secret")))
-      .toEqual({ error: 'unknown action "explode": use deregister, pause or resume' })
+      .toEqual({ error: 'unknown action "explode": use deregister, pause, resume or dyndns' })
     const paused = await post("/api/resources/Client2/steady.example.com/pause", "admin-secret")
     expect(await paused.json()).toEqual({ ok: true, action: "pause", client: "Client2", resource: "steady.example.com" })
     expect((await json(get("/api/resources/Client2/steady.example.com"))).status).toBe("paused")

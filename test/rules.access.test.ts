@@ -9,8 +9,8 @@ describe("roles (monitor/access.ts)", () => {
   it("each role may do what the one below may, and the table of the issue", () => {
     const allowed = (role: Role) => actions.filter((action) => roleAllows(role, action))
     expect(allowed("viewer")).toEqual(["read", "metrics"])
-    expect(allowed("operator")).toEqual(["read", "pause", "resume", "silence", "metrics"])
-    expect(allowed("owner")).toEqual(["read", "pause", "resume", "silence", "deregister", "manage", "metrics"])
+    expect(allowed("operator")).toEqual(["read", "pause", "resume", "silence", "dyndns", "metrics"])
+    expect(allowed("owner")).toEqual(["read", "pause", "resume", "silence", "dyndns", "deregister", "manage", "metrics"])
     expect(allowed("admin")).toEqual([...actions])
   })
 

@@ -38,6 +38,13 @@ export interface DynDnsService {
    * transport knows it (UDP, HTTP), `payload` the heartbeat's. Synchronous and cheap; never fails.
    */
   readonly observe: (client: string, resource: string, source: string | undefined, payload: unknown, nowMs: number) => void
+  /**
+   * An operator's forced re-registration (hbd's "DNS re-registration"): the resource's records are
+   * sent again with the addresses last heard, whatever was sent before. `not_configured`: the
+   * resource has no `dyndns:`; `no_address`: no address heard since the receiver started. An
+   * operator's request is never dropped: it may take the queue past its bound by its two records.
+   */
+  readonly reregister: (client: string, resource: string, nowMs: number) => "queued" | "not_configured" | "no_address"
   /** A reload's resources: records whose settings changed are forgotten (the next heartbeat updates them). */
   readonly applyConfig: (config: ReceiverConfig) => void
   readonly counters: () => DynDnsCounters
@@ -45,6 +52,7 @@ export interface DynDnsService {
 
 const off: DynDnsService = {
   observe: () => {},
+  reregister: () => "not_configured",
   applyConfig: () => {},
   counters: () => ({ updated: 0, failed: 0, superseded: 0, retried: 0, dropped: 0, invalidAddresses: 0, pending: 0 })
 }
@@ -158,17 +166,36 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
         }
         const key = recordKey(client, resource, choice.type)
         if (!needsUpdate(memory.get(key), choice.address, nowMs, options.retryFailedAfterMs)) return
-        const queued = pending.get(key)
-        if (queued === undefined && pending.size >= options.maxPending) {
+        enqueue({ key, client, resource, type: choice.type, address: choice.address }, nowMs)
+      }
+
+      /** Queues `job` (coalesced with its record's waiting one); false when the queue is full (dropped, counted), unless `forced`. */
+      const enqueue = (job: Job, nowMs: number, forced = false): boolean => {
+        const queued = pending.get(job.key)
+        if (queued === undefined && pending.size >= options.maxPending && !forced) {
           dropped++
-          log(logDropped(Effect.logWarning(`dynamic DNS: ${options.maxPending} updates wait already; this one is dropped (the next heartbeat asks again)`, { client, resource: resource.slice(0, 120) })))
-          return
+          log(logDropped(Effect.logWarning(`dynamic DNS: ${options.maxPending} updates wait already; this one is dropped (the next heartbeat asks again)`, { client: job.client, resource: job.resource.slice(0, 120) })))
+          return false
         }
         if (queued !== undefined) superseded++
         // A key already queued keeps its place: the newer address goes out when its turn comes.
-        pending.set(key, { key, client, resource, type: choice.type, address: choice.address })
-        memory.set(key, { address: choice.address, outcome: "queued", atMs: nowMs })
+        pending.set(job.key, job)
+        memory.set(job.key, { address: job.address, outcome: "queued", atMs: nowMs })
         wakeSoon()
+        return true
+      }
+
+      const reregister = (client: string, resource: string, nowMs: number) => {
+        if (targets.get(client)?.get(resource) === undefined) return "not_configured" as const
+        let found = false
+        for (const type of ["A", "AAAA"] as const) {
+          const key = recordKey(client, resource, type)
+          const remembered = memory.get(key)
+          if (remembered === undefined) continue
+          found = true
+          enqueue({ key, client, resource, type, address: remembered.address }, nowMs, true)
+        }
+        return found ? "queued" as const : "no_address" as const
       }
 
       /** The oldest waiting job whose record is not being sent (never two updates of one record at once). */
@@ -265,6 +292,7 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
 
       return DynDns.of({
         observe,
+        reregister,
         applyConfig: (next) => {
           const before = targets
           targets = targetsOf(next)

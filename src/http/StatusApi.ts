@@ -109,7 +109,7 @@ const resources = HttpApiGroup.make("resources")
       params: {
         client: Schema.String,
         resource: Schema.String,
-        action: Schema.String.annotate({ description: "deregister, pause or resume" })
+        action: Schema.String.annotate({ description: "deregister, pause, resume or dyndns (send the resource's DNS records again with the addresses last heard)" })
       },
       headers: authorization,
       success: Schema.Struct({ ok: Schema.Boolean, action: Schema.String, client: Schema.String, resource: Schema.String }),

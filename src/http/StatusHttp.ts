@@ -23,6 +23,7 @@ import { coversOf, HttpAuth, layerHttpAuth } from "./auth/HttpAuth.ts"
 import { layerAuthRoutes } from "./auth/authRoutes.ts"
 import type { Action, Principal } from "../monitor/access.ts"
 import { readinessProblems } from "./readiness.ts"
+import { DynDns } from "../dyndns/DynDns.ts"
 import { StatePersistence } from "../store/StatePersistence.ts"
 import { layerHistoryHandlers } from "./historyHandlers.ts"
 import { layerSilenceHandlers } from "./silenceHandlers.ts"
@@ -44,6 +45,7 @@ const layerApiHandlers = () => {
       const supervisor = yield* ResourceSupervisor
       const journal = yield* NotificationJournal
       const router = yield* HeartbeatRouter
+      const dyndns = yield* DynDns
       const checkAlerts = yield* CheckAlerts
       const answers = yield* makeResourceAnswers
       const clock = yield* Clock.Clock
@@ -82,7 +84,7 @@ const layerApiHandlers = () => {
           Effect.gen(function*() {
             const { client, resource, action } = params
             // The role and the client scope decide (monitor/access.ts); an unknown action is a 404 for whoever may read.
-            yield* auth.check(action === "deregister" || action === "pause" || action === "resume" ? action : "read", client)
+            yield* auth.check(action === "deregister" || action === "pause" || action === "resume" || action === "dyndns" ? action : "read", client)
             if (action === "deregister") {
               if (supervisor.find(client, resource) === undefined) return yield* Effect.fail(new NotFound({ error: "no such resource" }))
               yield* router.deregister(client, resource)
@@ -94,7 +96,15 @@ const layerApiHandlers = () => {
               yield* Effect.logInfo(`resource ${action}d through the API`, { client, resource })
               return { ok: true, action, client, resource }
             }
-            return yield* Effect.fail(new NotFound({ error: `unknown action "${action}": use deregister, pause or resume` }))
+            if (action === "dyndns") {
+              // Dynamic DNS (issue 18.4): the resource's records sent again with the addresses last heard.
+              const outcome = dyndns.reregister(client, resource, monotonicMillis(clock))
+              if (outcome === "not_configured") return yield* Effect.fail(new NotFound({ error: "this resource has no dyndns: settings" }))
+              if (outcome === "no_address") return yield* Effect.fail(new NotFound({ error: "no address heard from this resource since the receiver started; its next heartbeat writes the record" }))
+              yield* Effect.logInfo("dynamic DNS re-registration asked through the API", { client, resource })
+              return { ok: true, action, client, resource }
+            }
+            return yield* Effect.fail(new NotFound({ error: `unknown action "${action}": use deregister, pause, resume or dyndns` }))
           }))
     })
   )

@@ -8,11 +8,11 @@ import { type ClientScope, everyClient, type Role, roles } from "../config/users
  */
 
 /** What a request asks to do; each needs at least one role (`neededRole`). */
-export const actions = ["read", "pause", "resume", "silence", "deregister", "manage", "metrics"] as const
+export const actions = ["read", "pause", "resume", "silence", "dyndns", "deregister", "manage", "metrics"] as const
 export type Action = (typeof actions)[number]
 
 /**
- * viewer reads; operator also pauses, resumes and silences; owner also deregisters and manages
+ * viewer reads; operator also pauses, resumes, silences and forces a DNS re-registration; owner also deregisters and manages
  * the client's resources; admin does everything, including what is not about one client
  * (/metrics, which counts every client).
  */
@@ -21,6 +21,8 @@ export const neededRole: Readonly<Record<Action, Role>> = {
   pause: "operator",
   resume: "operator",
   silence: "operator",
+  /** Force a dynamic DNS re-registration (hbd's managers could). */
+  dyndns: "operator",
   deregister: "owner",
   manage: "owner",
   metrics: "viewer"
