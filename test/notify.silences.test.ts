@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { silenceLimits } from "../src/monitor/silences.ts"
 import type { Notification } from "../src/domain/Notification.ts"
 import { type SilenceEvent, Silences } from "../src/notify/Silences.ts"
 import { at, eventsOf, receiverLayer, send, takeSent } from "./support/receiverHarness.ts"
@@ -95,4 +96,22 @@ describe("silences in the outbox (TestClock)", () => {
       yield* at(101)
       assert.deepStrictEqual(aboutResources(yield* takeSent), ["heartbeat_mesh_heartbeat_new:x"])
     }).pipe(Effect.provide(receiverLayer(yaml))))
+
+  it.effect(`at most ${silenceLimits.maxActive} silences in force: one more is refused (counted), replacing one is not`, () =>
+    Effect.gen(function*() {
+      const silences = yield* Silences
+      const one = (resource: string, reason = "r") =>
+        silences.silence({ client: "Client1", resource, fromMs: 0, untilMs: 3_600_000, reason, by: "otto" })
+      for (let n = 0; n < silenceLimits.maxActive; n++) yield* one(`r${n}`)
+      const refused = yield* Effect.flip(one("one-more"))
+      assert.strictEqual(refused._tag, "TooManySilences")
+      assert.strictEqual(refused._tag === "TooManySilences" ? refused.reason : "", `already ${silenceLimits.maxActive} silences in force; lift some first`)
+      yield* one("r7", "replaced")
+      assert.strictEqual(silences.find("Client1", "r7")?.reason, "replaced")
+      assert.strictEqual(silences.active().length, silenceLimits.maxActive)
+      yield* silences.lift("Client1", "r0", "otto")
+      yield* one("one-more")
+      assert.strictEqual(silences.active().length, silenceLimits.maxActive)
+    }).pipe(Effect.provide(receiverLayer(yaml))))
 })
+
