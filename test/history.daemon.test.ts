@@ -140,4 +140,39 @@ describe("history survives restarts of a real daemon (SQLite)", () => {
     const none: Json = await get("/api/events?client=Client1&severity=minor")
     expect(none.items).toEqual([])
   })
+
+  it("a client removed by a reload and added back while the receiver was down: registered again at the next start", async () => {
+    const httpPort = await freePort()
+    const base = `http://127.0.0.1:${httpPort}`
+    const withClient2 = `${configWith(httpPort)}
+removed_client_retention: 3600
+`.replace("clients:\n", "clients:\n  Client2:\n    token: other-token\n    timeout: 60\n")
+    const withoutClient2 = configWith(httpPort) + "removed_client_retention: 3600\n"
+    const statusOf = async (): Promise<string> => (await (await fetch(`${base}/api/resources/Client2/back.example.com`)).json() as Json).status
+    const workspace = makeWorkspace(withClient2)
+    const args = ["--notifier", "stdout"]
+    daemon = await startDaemon(workspace, args)
+    const push = pushTo(daemon.port)
+    await push.heartbeat("other-token", "back.example.com")
+    push.close()
+    await waitForAsync("registered", async () => (await statusOf()) === "alive" ? true : undefined)
+    workspace.writeConfig(withoutClient2)
+    daemon.process.kill("SIGHUP")
+    await waitForAsync("its client removed", async () => (await statusOf()) === "client_removed" ? true : undefined)
+    await waitFor("the removal written", () => storedKinds(workspace.stateDir, "back.example.com").includes("removed") ? true : undefined)
+    expect(await daemon.stop("SIGTERM")).toBe(0)
+
+    // Added back while the receiver was down.
+    workspace.writeConfig(withClient2)
+    daemon = await startDaemon(workspace, args)
+    expect(await statusOf()).toBe("alive")
+    const history: Json = await (await fetch(`${base}/api/resources/Client2/back.example.com/history`)).json()
+    expect(history.items.map((item: Json) => `${item.kind}:${item.status}`)).toEqual(["registered:alive", "removed:client_removed", "registered:alive"])
+    // The store learns it is back: a second restart records nothing more.
+    await waitFor("the return written", () => storedKinds(workspace.stateDir, "back.example.com").length === 3 ? true : undefined)
+    expect(await daemon.stop("SIGTERM")).toBe(0)
+    daemon = await startDaemon(workspace, args)
+    expect(storedKinds(workspace.stateDir, "back.example.com")).toEqual(["registered", "removed", "registered"])
+  })
 })
+

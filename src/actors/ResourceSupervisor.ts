@@ -337,9 +337,12 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         const client = knownClients.get(row.client)
         // A client removed while the receiver was down is marked removed by the reconciliation below
         // (a change, so the store learns since when); one removed earlier keeps its moment.
+        // A client back in the configuration after being removed: restored as it was stored (removed),
+        // then brought back by the reconciliation, a `configure` change like a reload's (the history
+        // records it registered again, the store learns it is back).
         const former = formerClientProfile(row.client, row.resource)
         const profile = client !== undefined
-          ? profileFor(client, row.resource)
+          ? row.clientRemovedMs === undefined ? profileFor(client, row.resource) : clientRemoved(profileFor(client, row.resource), row.clientRemovedMs)
           : row.clientRemovedMs === undefined
           ? former
           : clientRemoved(former, row.clientRemovedMs)
