@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server"
 import { Outbox } from "../src/notify/Outbox.ts"
 import { enqueue, timeoutNotification, withChannels } from "./support/channelHarness.ts"
+import { configFrom } from "./support/receiverHarness.ts"
 
 const fixtures = join(import.meta.dirname, "fixtures")
 const cert = join(fixtures, "smtp-test.crt")
@@ -151,4 +152,56 @@ describe("e-mail channel against a real SMTP server (smtp-server)", () => {
         emailChannel(smtp.port, "starttls: true").replace("HBM_TEST_SMTP_PASSWORD", "HBM_TEST_SMTP_WRONG").replace("retry_delay: 0.05", "retry_delay: 0.05\n    retries: 1")
       )))
     }))
+
+  describe("users subscribed to a route (issue 18.3)", () => {
+    const routesAndUsers = (dora: string) => `
+routes:
+  - { name: pages, match: { event: timeout }, channels: [mail] }
+  - { channels: [mail] }
+users:
+  dora: { role: viewer, clients: [${dora}], email: dora@example.com, subscribe: [pages] }
+  root: { role: admin, email: root@example.com, subscribe: [pages] }
+  nosub: { role: viewer, email: nosub@example.com, api_tokens: ["sha256:${"ab".repeat(32)}"] }`
+
+    it.live("the route's e-mail channel also delivers to its subscribers (Bcc), only for their clients; a reload changes who", () =>
+      Effect.gen(function*() {
+        const smtp = yield* smtpServer({ secure: false })
+        const channels = emailChannel(smtp.port, "starttls: true") + routesAndUsers("C")
+        yield* Effect.gen(function*() {
+          const outbox = yield* Outbox
+          yield* enqueue(timeoutNotification) // client C: dora's and root's
+          yield* outbox.drained
+          yield* enqueue({ ...timeoutNotification, client: "D" }) // client D: root's only
+          yield* outbox.drained
+          yield* enqueue({ ...timeoutNotification, event: "heartbeat_mesh_heartbeat_ok", severity: "normal" }) // the unnamed route: nobody's
+          yield* outbox.drained
+          assert.deepStrictEqual(smtp.received.map((message) => message.to), [
+            ["ops@example.com", "oncall@example.com", "dora@example.com", "root@example.com"],
+            ["ops@example.com", "oncall@example.com", "root@example.com"],
+            ["ops@example.com", "oncall@example.com"]
+          ])
+          // Bcc: the message names only the channel's own recipients.
+          assert.strictEqual(header(smtp.received[0]!.data, "To"), "ops@example.com, oncall@example.com")
+          assert.notInclude(smtp.received[0]!.data, "dora@example.com")
+          assert.isUndefined(header(smtp.received[0]!.data, "Bcc"))
+
+          // A reload: dora now covers D (and no longer C).
+          outbox.applyConfig(configFrom(`
+enabled: true
+clients:
+  C: { token: aaaaaaaa, timeout: 1 }
+${emailChannel(smtp.port, "starttls: true")}${routesAndUsers("D")}
+`))
+          yield* enqueue({ ...timeoutNotification, client: "D" })
+          yield* outbox.drained
+          yield* enqueue(timeoutNotification)
+          yield* outbox.drained
+          assert.deepStrictEqual(smtp.received.slice(3).map((message) => message.to), [
+            ["ops@example.com", "oncall@example.com", "dora@example.com", "root@example.com"],
+            ["ops@example.com", "oncall@example.com", "root@example.com"]
+          ])
+        }).pipe(Effect.provide(withChannels(channels)))
+      }))
+  })
 })
+

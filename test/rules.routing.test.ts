@@ -10,8 +10,11 @@ import {
   oneOffWindow,
   recurringWindow,
   renotifyDue,
-  severityRank
+  severityRank,
+  subscriberAddresses,
+  subscribersByRoute
 } from "../src/monitor/notificationRouting.ts"
+import { clientScope } from "../src/config/usersConfig.ts"
 
 const note = (fields: Partial<Notification> = {}): Notification => ({
   severity: "critical",
@@ -129,3 +132,29 @@ describe("mute windows", () => {
     expect(mutedBy(windows, notification, now)?.name).toBe(expected)
   })
 })
+
+describe("users subscribed to named routes (issue 18.3)", () => {
+  const subscribers = subscribersByRoute([
+    { user: "dora", email: "dora@example.com", routes: ["db-pages", "db-pages"], scope: clientScope(["Client1"]) },
+    { user: "ed", email: "ed@example.com", routes: ["db-pages", "all"], scope: clientScope(["team-*"]) },
+    { user: "root", email: "root@example.com", routes: ["db-pages"], scope: clientScope(["*"]) },
+    { user: "dora-again", email: "dora@example.com", routes: ["db-pages"], scope: clientScope(["*"]) }
+  ])
+  const table: ReadonlyArray<[string, Partial<CompiledRoute>, { readonly client: string | undefined }, ReadonlyArray<string>]> = [
+    ["a client in the scopes of dora and root (dora once)", { name: "db-pages" }, { client: "Client1" }, ["dora@example.com", "root@example.com"]],
+    ["a glob scope", { name: "db-pages" }, { client: "team-a" }, ["ed@example.com", "root@example.com", "dora@example.com"]],
+    ["a client nobody scoped covers but root", { name: "db-pages" }, { client: "Client2" }, ["root@example.com", "dora@example.com"]],
+    ["receiver-level: only those of every client", { name: "db-pages" }, { client: undefined }, ["root@example.com", "dora@example.com"]],
+    ["another named route", { name: "all" }, { client: "team-b" }, ["ed@example.com"]],
+    ["another named route, out of scope", { name: "all" }, { client: "Client1" }, []],
+    ["a route nobody subscribes to", { name: "quiet" }, { client: "Client1" }, []],
+    ["an unnamed route", {}, { client: "Client1" }, []]
+  ]
+  it.each(table)("%s", (_name, routeFields, fields, expected) => {
+    const given = note()
+    if (fields.client === undefined) delete (given as { client?: string }).client
+    else Object.assign(given, { client: fields.client })
+    expect(subscriberAddresses(subscribers, route(routeFields), given)).toEqual(expected)
+  })
+})
+

@@ -13,6 +13,7 @@ import { parseReceiverThresholds, type ReceiverThresholds } from "./receiverThre
 import { type ResourceLimits, resourceLimitFields, resourceLimitsFrom } from "./resourceLimits.ts"
 import { ingressKeys, parseReceiverIngress, type ReceiverIngress, withMaxRuntimes } from "./receiverIngress.ts"
 import { parseUsersConfig, type UserConfig } from "./usersConfig.ts"
+import { type RouteSubscription, subscriptionProblems, subscriptionsOf } from "./routeSubscriptions.ts"
 import { heartbeatFilesKeys, type HeartbeatFilesSettings, parseHeartbeatFilesSettings } from "./heartbeatFilesConfig.ts"
 import { parseReceiverRecords, type ReceiverRecords, recordsKeys } from "./receiverRecords.ts"
 import { type DyndnsSettings, dyndnsKeys, dyndnsTextPaths, loadDyndnsKeys, parseDyndnsConfig, withDyndns } from "./dyndnsConfig.ts"
@@ -95,6 +96,8 @@ export interface ReceiverConfig {
   readonly heartbeatFiles?: HeartbeatFilesSettings | undefined
   /** `history:` and the message journal (receiverRecords.ts, issue 18); absent: the defaults. */
   readonly records?: ReceiverRecords | undefined
+  /** Users' `email:` + `subscribe:` (routeSubscriptions.ts, issue 18.3); absent: none. Follows a reload. */
+  readonly subscriptions?: ReadonlyArray<RouteSubscription> | undefined
 }
 
 const SeverityName = Severity.annotate(expected("expected a severity name, e.g. critical, major, minor or warning"))
@@ -352,6 +355,9 @@ const textPaths = [
   ["users", "*", "clients", "*"],
   ["users", "*", "clients"],
   ["users", "*", "api_tokens", "*"],
+  ["users", "*", "email"],
+  ["users", "*", "subscribe", "*"],
+  ["routes", "*", "name"],
   ...dyndnsTextPaths
 ]
 
@@ -397,9 +403,11 @@ export const parseReceiverConfig = (
   if (Result.isFailure(notifications)) problems.push(...notifications.failure)
   const users = parseUsersConfig(parsed.value)
   if (Result.isFailure(users)) problems.push(...users.failure)
+  if (Result.isSuccess(notifications) && Result.isSuccess(users)) problems.push(...subscriptionProblems(users.success.users, notifications.success))
   if (problems.length > 0 || Result.isFailure(notifications) || Result.isFailure(users)) return Result.fail(problems)
   warnings.push(...warningsFor(parsed.value), ...severityWarnings(yaml.clients), ...users.success.warnings)
-  if (users.success.users.length > 0 && yaml.http === undefined) warnings.push("users: set, but without an http: section nobody can sign in")
+  const subscriptions = subscriptionsOf(users.success.users)
+  if (users.success.users.length > subscriptions.length && yaml.http === undefined) warnings.push("users: set, but without an http: section nobody can sign in")
   const config = toConfig(yaml, notifications.success, warnings, host, tokenNumberOf)
   return Result.succeed({
     ...config,
@@ -408,7 +416,8 @@ export const parseReceiverConfig = (
     thresholds: thresholds.success,
     ingress: ingress.success,
     heartbeatFiles: heartbeatFiles.success,
-    records: records.success
+    records: records.success,
+    ...(subscriptions.length === 0 ? {} : { subscriptions })
   })
 }
 

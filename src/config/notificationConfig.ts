@@ -65,6 +65,8 @@ export interface ChannelConfig {
 }
 
 export interface RouteConfig {
+  /** Optional; users subscribe to routes by it (`users.<name>.subscribe`). Unique. */
+  readonly name: string | undefined
   readonly client: string | undefined
   readonly resource: string | undefined
   readonly events: ReadonlyArray<string> | undefined
@@ -364,10 +366,11 @@ const readRoutes = (reader: Reader, value: unknown, channelNames: ReadonlySet<st
   if (value === undefined || value === null) return []
   if (!Array.isArray(value)) return reader.problem("routes", "expected a list of { match, channels }") ?? []
   const routes: Array<RouteConfig> = []
+  const routeNames = new Set<string>()
   value.forEach((entry: unknown, index) => {
     const path = `routes.${index}.`
     if (!isMapping(entry)) return reader.problem(`routes.${index}`, "expected a mapping with match and channels")
-    reader.unknownKeys(entry, ["match", "channels", "renotify_every"], path)
+    reader.unknownKeys(entry, ["name", "match", "channels", "renotify_every"], path)
     const match = entry["match"] ?? {}
     if (!isMapping(match)) return reader.problem(`${path}match`, "expected a mapping of client, resource, event, min_severity")
     reader.unknownKeys(match, ["client", "resource", "event", "min_severity"], `${path}match.`)
@@ -376,7 +379,13 @@ const readRoutes = (reader: Reader, value: unknown, channelNames: ReadonlySet<st
     for (const name of channels ?? []) {
       if (!channelNames.has(name)) reader.problem(`${path}channels`, `no channel named ${name} (channels: ${[...channelNames].join(", ")})`)
     }
+    const name = reader.text(entry, "name", path)
+    if (name !== undefined) {
+      if (routeNames.has(name)) reader.problem(`${path}name`, `another route is named ${name}: route names are unique`)
+      routeNames.add(name)
+    }
     const route: RouteConfig = {
+      name,
       client: reader.text(match, "client", `${path}match.`),
       resource: reader.text(match, "resource", `${path}match.`),
       events: stringOrList(reader, match["event"], `${path}match.event`),

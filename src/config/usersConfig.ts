@@ -12,6 +12,8 @@ import { parseScryptHash, type ScryptHash, tokenDigestPattern } from "../support
  *       clients: [Client1, "team-*"]      # default: every client
  *       password: "$scrypt$ln=15,r=8,p=1$...$..."   # from `heartbeat-mesh passwd alice`
  *       api_tokens: ["sha256:..."]        # from `heartbeat-mesh passwd alice --token`
+ *       email: alice@example.com          # with subscribe: the named routes' e-mail channels
+ *       subscribe: [db-pages]             #   also deliver to her, for her clients only
  *
  * Passwords and tokens are held only as hashes; a message never echoes one.
  */
@@ -36,6 +38,10 @@ export interface UserConfig {
   readonly passwordHash: ScryptHash | undefined
   /** `sha256:<hex>` of each of the user's API tokens. */
   readonly tokenDigests: ReadonlyArray<string>
+  /** Where the routes the user subscribes to deliver (their e-mail channels). */
+  readonly email: string | undefined
+  /** Names of routes (`routes[].name`) whose e-mail channels also deliver to `email`; checked against `routes:` (routeSubscriptions.ts). */
+  readonly subscribe: ReadonlyArray<string>
 }
 
 const globPattern = (glob: string) => new RegExp(`^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s")
@@ -55,7 +61,10 @@ export const everyClient = clientScope(["*"])
 
 /** Most users one receiver.yaml may list; each is checked on every login and token lookup is O(1). */
 export const maxUsers = 10_000
-const userKeys = ["role", "clients", "password", "api_tokens"]
+const userKeys = ["role", "clients", "password", "api_tokens", "email", "subscribe"]
+
+/** An address as SMTP takes it: one `local@domain`, no spaces, no display name, at most 254 characters. */
+const emailPattern = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/
 
 const isMapping = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value)
@@ -116,11 +125,32 @@ export const parseUsersConfig = (
         tokenDigests.push(token)
       })
     }
-    if ((password === undefined || password === null) && Array.isArray(tokens) && tokens.length === 0) {
-      problems.push(`${where}: needs a password or api_tokens (heartbeat-mesh passwd ${name})`)
+    const email = entry["email"]
+    if (email !== undefined && email !== null && (typeof email !== "string" || email.length > 254 || !emailPattern.test(email))) {
+      problems.push(`${where}.email: expected one e-mail address, e.g. alice@example.com`)
+    }
+    const subscribed = entry["subscribe"] ?? []
+    const subscribe = typeof subscribed === "string" ? [subscribed] : subscribed
+    if (!Array.isArray(subscribe) || subscribe.some((route) => typeof route !== "string" || route === "")) {
+      problems.push(`${where}.subscribe: expected a list of route names (routes[].name)`)
+    } else if (subscribe.length > 0 && (email === undefined || email === null)) {
+      problems.push(`${where}.subscribe: needs ${where}.email, the address the routes deliver to`)
+    }
+    // A user only for e-mail subscriptions signs in nowhere: no password or token needed then.
+    const subscriber = Array.isArray(subscribe) && subscribe.length > 0
+    if ((password === undefined || password === null) && Array.isArray(tokens) && tokens.length === 0 && !subscriber) {
+      problems.push(`${where}: needs a password or api_tokens (heartbeat-mesh passwd ${name}), or an email and subscribe`)
     }
     if (problems.length === 0) {
-      users.push({ name, role: role as Role, scope: clientScope(patterns as ReadonlyArray<string>), passwordHash, tokenDigests })
+      users.push({
+        name,
+        role: role as Role,
+        scope: clientScope(patterns as ReadonlyArray<string>),
+        passwordHash,
+        tokenDigests,
+        email: typeof email === "string" ? email : undefined,
+        subscribe: subscribe as ReadonlyArray<string>
+      })
     }
   }
   return problems.length > 0 ? Result.fail(problems) : Result.succeed({ users, warnings })

@@ -1,3 +1,4 @@
+import type { RouteSubscription } from "../config/routeSubscriptions.ts"
 import type { Notification } from "../domain/Notification.ts"
 
 /**
@@ -8,6 +9,8 @@ import type { Notification } from "../domain/Notification.ts"
 
 /** A route as the outbox uses it: globs compiled, channel names resolved to indexes. */
 export interface CompiledRoute {
+  /** `routes[].name`: what users subscribe to. */
+  readonly name?: string | undefined
   readonly client: RegExp | undefined
   readonly resource: RegExp | undefined
   readonly events: ReadonlySet<string> | undefined
@@ -110,4 +113,38 @@ export const recurringWindow = (previousStart: (nowMs: number) => number | undef
 (nowMs: number): boolean => {
   const start = previousStart(nowMs)
   return start !== undefined && nowMs - start < durationMs
+}
+
+/** Subscriptions by route name: who (beyond the channel's own `to`) a named route's e-mail channels deliver to. */
+export type Subscribers = ReadonlyMap<string, ReadonlyArray<RouteSubscription>>
+
+export const noSubscribers: Subscribers = new Map()
+
+export const subscribersByRoute = (subscriptions: ReadonlyArray<RouteSubscription>): Subscribers => {
+  const byRoute = new Map<string, Array<RouteSubscription>>()
+  for (const subscription of subscriptions) {
+    for (const route of new Set(subscription.routes)) {
+      const list = byRoute.get(route)
+      if (list === undefined) byRoute.set(route, [subscription])
+      else list.push(subscription)
+    }
+  }
+  return byRoute
+}
+
+/**
+ * The addresses a notification that took `route` also goes to through its e-mail channels: each
+ * subscriber whose clients cover the notification's client (a receiver-level notification, which
+ * has no client, only to subscribers of every client). Each address once, in the users' order.
+ */
+export const subscriberAddresses = (subscribers: Subscribers, route: CompiledRoute, notification: Notification): ReadonlyArray<string> => {
+  if (route.name === undefined || subscribers.size === 0) return []
+  const subscribed = subscribers.get(route.name)
+  if (subscribed === undefined) return []
+  const addresses = new Set<string>()
+  for (const subscription of subscribed) {
+    const covered = notification.client === undefined ? subscription.scope.all : subscription.scope.covers(notification.client)
+    if (covered) addresses.add(subscription.email)
+  }
+  return [...addresses]
 }

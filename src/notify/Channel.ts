@@ -1,6 +1,7 @@
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
 import type { NotificationConfig } from "../config/notificationConfig.ts"
+import type { RouteSubscription } from "../config/routeSubscriptions.ts"
 import type { Notification } from "../domain/Notification.ts"
 import type { CompiledMute, CompiledRoute } from "../monitor/notificationRouting.ts"
 
@@ -16,6 +17,8 @@ export class NotifierError extends Schema.TaggedError<NotifierError>()("Notifier
 export interface DeliveryMeta {
   /** The notification's id: the same on every retry and after a restart (for deduplication). */
   readonly id: string
+  /** E-mail: the addresses of users subscribed to the route it took (Bcc, beside the channel's `to`). */
+  readonly subscribers?: ReadonlyArray<string>
 }
 
 /** How one kind of destination sends a notification: one attempt, no retry, no time limit. */
@@ -77,6 +80,8 @@ export interface Rerouting {
 /** Every channel notifications can go to, and the routes and mute windows that pick among them. */
 export class Channels extends Context.Service<Channels, Routing & {
   readonly all: ReadonlyArray<Channel>
+  /** Users' subscriptions to named routes at start (a reload hands the outbox its own: `applyConfig`). */
+  readonly subscriptions: ReadonlyArray<RouteSubscription>
   /** The routing of a reloaded configuration over these channels (`routes` are those running now). */
   readonly routingFor: (notifications: NotificationConfig, running: ReadonlyArray<CompiledRoute>) => Rerouting
 }>()("heartbeat-mesh/notify/Channels") {}

@@ -13,6 +13,8 @@ export interface Outgoing {
   readonly bytes: number
   /** Failed attempts so far (carried over a restart). */
   attempts: number
+  /** E-mail channels: users subscribed to the route it took (issue 18.3), beside the channel's own `to`. */
+  readonly subscribers?: ReadonlyArray<string>
 }
 
 /**

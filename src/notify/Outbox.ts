@@ -1,7 +1,7 @@
 import { Clock, Context, Effect, Latch, Layer, Metric, Schedule } from "effect"
 import type { ReceiverConfig } from "../config/ReceiverConfig.ts"
 import type { Notification, ReceiverIdentity } from "../domain/Notification.ts"
-import { firstRoute, mutedBy, renotifyDue } from "../monitor/notificationRouting.ts"
+import { firstRoute, mutedBy, renotifyDue, subscriberAddresses, type Subscribers, subscribersByRoute } from "../monitor/notificationRouting.ts"
 import { queueThresholdNotification } from "../monitor/notifications.ts"
 import { isRepeat } from "../monitor/repeats.ts"
 import { liveCounter, liveGauge } from "../support/liveMetrics.ts"
@@ -132,6 +132,8 @@ export const layerOutbox = (options: OutboxOptions) =>
       const channels = channelSet.all
       // Replaced as a whole by a reload (applyConfig), read afresh by every notification.
       let { routes, mute } = channelSet
+      // Users subscribed to named routes (issue 18.3): their addresses go with the route's e-mail deliveries.
+      let subscribers: Subscribers = subscribersByRoute(channelSet.subscriptions)
       const journal = yield* NotificationJournal
       const store = yield* OutboxStore
       const silences = yield* Silences
@@ -161,13 +163,24 @@ export const layerOutbox = (options: OutboxOptions) =>
       }))
       const byName = new Map(runtimes.map((runtime) => [runtime.channel.name, runtime]))
 
-      const outgoing = (notification: Notification, lane: Lane, id = nextId(), attempts = 0): Outgoing => ({
+      const outgoing = (
+        notification: Notification,
+        lane: Lane,
+        id = nextId(),
+        attempts = 0,
+        to: ReadonlyArray<string> = []
+      ): Outgoing => ({
         id,
         notification,
         lane,
         bytes: estimateBytes(notification),
-        attempts
+        attempts,
+        ...(to.length === 0 ? {} : { subscribers: to })
       })
+
+      /** The subscribers' addresses for an e-mail channel on the route the notification takes now. */
+      const subscribersFor = (runtime: ChannelRuntime, notification: Notification, routeIndex: number) =>
+        runtime.channel.type !== "email" || routeIndex < 0 ? [] : subscriberAddresses(subscribers, routes[routeIndex]!, notification)
 
       // Durable state changes: written behind, deleted once delivered. A change delivered before
       // the next write never touches the disk.
@@ -272,7 +285,7 @@ export const layerOutbox = (options: OutboxOptions) =>
         for (const index of target.channels) {
           const runtime = runtimes[index]!
           if (lane === "repeat" && !runtime.channel.settings.repeats && !renotify) continue
-          put(runtime, outgoing(notification, lane, id), nowMs)
+          put(runtime, outgoing(notification, lane, id, 0, subscribersFor(runtime, notification, routeIndex)), nowMs)
         }
       }
 
@@ -312,7 +325,7 @@ export const layerOutbox = (options: OutboxOptions) =>
           const running = { startMs: monotonicMillis(clock) }
           runtime.attemptStarts.add(running)
           const result = yield* Effect.result(
-            channel.transport.send(entry.notification, { id: entry.id }).pipe(
+            channel.transport.send(entry.notification, entry.subscribers === undefined ? { id: entry.id } : { id: entry.id, subscribers: entry.subscribers }).pipe(
               // Until the transport itself has stopped: an attempt the time limit could not stop
               // (a child that ignores its kill) keeps counting, and the notifier is stuck.
               Effect.ensuring(Effect.sync(() => runtime.attemptStarts.delete(running))),
@@ -443,7 +456,9 @@ export const layerOutbox = (options: OutboxOptions) =>
           toDelete.push({ channel: row.channel, id: row.id })
           continue
         }
-        runtime.queue.push(outgoing(row.notification, "change", row.id, row.attempts))
+        // Subscribers as the routes and users stand now (they are not stored with the delivery).
+        const to = subscribersFor(runtime, row.notification, firstRoute(routes, row.notification))
+        runtime.queue.push(outgoing(row.notification, "change", row.id, row.attempts, to))
         saved.add(durableKey(row.channel, row.id))
         restoredIds.add(row.id)
         wake(runtime)
@@ -513,6 +528,7 @@ export const layerOutbox = (options: OutboxOptions) =>
           if (rerouting.routing.routes !== routes) lastSent.clear()
           routes = rerouting.routing.routes
           mute = rerouting.routing.mute
+          subscribers = subscribersByRoute(config.subscriptions ?? [])
           if (held.size > 0) Latch.openUnsafe(holding)
           return rerouting
         },

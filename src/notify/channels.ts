@@ -203,6 +203,7 @@ const makeTransport = (channel: ChannelConfig, config: ReceiverConfig, options: 
   })
 
 export const compileRoute = (route: RouteConfig, channelIndex: ReadonlyMap<string, number>): CompiledRoute => ({
+  name: route.name,
   client: route.client === undefined ? undefined : globToRegExp(route.client),
   resource: route.resource === undefined ? undefined : globToRegExp(route.resource),
   events: route.events === undefined ? undefined : new Set(route.events.map((event) => event.startsWith("heartbeat_mesh_") ? event : `heartbeat_mesh_heartbeat_${event}`)),
@@ -253,6 +254,7 @@ export const layerChannels = (config: ReceiverConfig, options: ChannelBuildOptio
         const startedRoutes = JSON.stringify(notifications.routes)
         return Channels.of({
           all: [channel],
+          subscriptions: config.subscriptions ?? [],
           routes,
           mute: notifications.mute.map(compileMute),
           routingFor: (next) => ({
@@ -277,6 +279,7 @@ export const layerChannels = (config: ReceiverConfig, options: ChannelBuildOptio
       let runningRoutes = JSON.stringify(notifications.routes)
       return Channels.of({
         all,
+        subscriptions: config.subscriptions ?? [],
         routes: routesOf(notifications.routes),
         mute: notifications.mute.map(compileMute),
         routingFor: (next, running) => {

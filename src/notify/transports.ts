@@ -230,7 +230,10 @@ export const makeHttpTransport = (
   }
 }
 
-/** E-mail over SMTP: one message per notification, its Message-ID built from the notification id. */
+/**
+ * E-mail over SMTP: one message per notification, its Message-ID built from the notification id.
+ * Users subscribed to the route it took (issue 18.3) get it as Bcc: no subscriber sees another's address.
+ */
 export const makeEmailTransport = (
   spec: Extract<ChannelSpec, { type: "email" }>,
   transporter: Transporter
@@ -243,6 +246,9 @@ export const makeEmailTransport = (
         transporter.sendMail({
           from: spec.from,
           to: [...spec.to],
+          ...(meta.subscribers === undefined || meta.subscribers.length === 0
+            ? {}
+            : { bcc: meta.subscribers.filter((address) => !spec.to.includes(address)) }),
           subject: titleOf(notification),
           text: `${notification.text}\n\n${JSON.stringify(notification, null, 2)}\n`,
           messageId: `<${meta.id}@heartbeat-mesh>`,
