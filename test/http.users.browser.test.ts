@@ -142,7 +142,7 @@ users:
     await page.click('#silence-form button[type="submit"]')
     await page.locator("#action-message", { hasText: "Silenced until" }).waitFor()
     await page.locator("#silence-note", { hasText: "by otto: replacing the disk" }).waitFor()
-    await expect(page.locator("#silence-form").isHidden()).resolves.toBe(true)
+    await page.locator("#silence-form").waitFor({ state: "hidden" })
     await page.locator('#timeline li[data-kind="silenced"]', { hasText: "silenced by otto until" }).waitFor()
     // The receiver has it, set by the session (with its CSRF token), for four hours.
     const silences = await page.evaluate<{ items: Array<{ resource: string; by: string; from: string; until: string }> }>("fetch('/api/silences').then((r) => r.json())")
@@ -150,7 +150,8 @@ users:
     await page.screenshot({ path: join(screenshots, "dashboard-operator-silenced.png"), fullPage: true })
     await page.click("#action-unsilence")
     await page.locator("#action-message", { hasText: "Silence lifted." }).waitFor()
-    await expect(page.locator("#silence-note").isHidden()).resolves.toBe(true)
+    // The message comes first, then the detail is read again: wait for the note to go.
+    await page.locator("#silence-note").waitFor({ state: "hidden" })
     await page.locator('#timeline li[data-kind="unsilenced"]', { hasText: "silence lifted by otto" }).waitFor()
     await expect(page.evaluate<number>("fetch('/api/silences').then((r) => r.json()).then((b) => b.items.length)")).resolves.toBe(0)
     expect(errors).toEqual([])
