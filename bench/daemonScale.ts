@@ -1,13 +1,17 @@
 // Memory and restart of the real daemon (`heartbeat-mesh receiver`, a process of its own) at N
-// resources: traffic from a PUSH sender process (two heartbeats per resource, the second pass once
-// every resource is known), RSS after the traffic has settled, then SIGTERM and a restart from the
+// resources: traffic from a PUSH sender process (two heartbeats per resource unless --passes says
+// otherwise, the second pass once every resource is known), RSS after the traffic has settled, then SIGTERM and a restart from the
 // state it saved: time from spawn to /readyz answering 200, and RSS after the restart settled.
 // With heartbeat files on (the default configuration), a third pass paced at `--rate` heartbeats/s
 // measures how far behind the files fall (heartbeat_mesh_file_lag_seconds, sampled), once the files
 // the first traffic created are written (`filesCaughtUpMs` after the traffic). Prints one JSON line.
-//   node bench/daemonScale.ts N [--files on|off] [--rate R] [--settle MS]
+//   node bench/daemonScale.ts N [--files on|off] [--rate R] [--settle MS] [--restart on|off] [--snapshot FILE]
+//   --restart off: stop after the RSS after traffic; --passes 1: one heartbeat per resource (both
+//   for the quick run's 90 s budget)
+//   --snapshot FILE: a V8 heap snapshot of the daemon after the traffic (for reading in DevTools, or
+//   bench/heapSummary.ts), and its memory breakdown (heap spaces, external, array buffers) in the JSON.
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -21,6 +25,9 @@ const token = "daemon-scale-token-0123456789"
 const root = resolve(import.meta.dirname, "..")
 const cli = join(root, "src/bin/heartbeat-mesh.mjs")
 const settleMs = Number(flag("--settle") ?? 5_000)
+const snapshot = flag("--snapshot")
+const restart = (flag("--restart") ?? "on") === "on"
+const passes = Number(flag("--passes") ?? 2)
 
 const freePort = () =>
   new Promise<number>((done, fail) => {
@@ -63,7 +70,10 @@ const startDaemon = () =>
     "--log-level",
     "warn",
     ...(files ? [] : ["--no-heartbeat-files"])
-  ], { stdio: ["ignore", "ignore", "inherit"] })
+  ], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: snapshot === undefined ? process.env : { ...process.env, NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --heapsnapshot-signal=SIGUSR2` }
+  })
 
 const get = async (path: string) => {
   try {
@@ -118,6 +128,26 @@ const untilWritten = async () => {
   }
 }
 
+/** SIGUSR2 (the daemon was started with --heapsnapshot-signal): waits for the snapshot, moves it to `file`. */
+const takeSnapshot = async (daemon: ChildProcess, file: string) => {
+  const cwd = process.cwd()
+  const before = new Set(readdirSync(cwd))
+  daemon.kill("SIGUSR2")
+  for (;;) {
+    await sleep(500)
+    const written = readdirSync(cwd).find((f) => !before.has(f) && f.endsWith(".heapsnapshot"))
+    if (written === undefined) continue
+    // Done when its size stops growing.
+    let size = -1
+    while (statSync(written).size !== size) {
+      size = statSync(written).size
+      await sleep(1000)
+    }
+    renameSync(written, file)
+    return
+  }
+}
+
 const stop = (daemon: ChildProcess) =>
   new Promise<number>((done) => {
     const started = performance.now()
@@ -129,10 +159,10 @@ try {
   let daemon = startDaemon()
   await untilReady(daemon, performance.now())
   const trafficStarted = performance.now()
-  await send(resources)
-  await untilAccepted(resources)
-  await send(resources)
-  await untilAccepted(2 * resources)
+  for (let pass = 1; pass <= passes; pass++) {
+    await send(resources)
+    await untilAccepted(pass * resources)
+  }
   const trafficMs = performance.now() - trafficStarted
   await untilWritten()
   // Paced traffic with the files existing: how far behind do they fall? The first traffic created
@@ -147,7 +177,7 @@ try {
     const paced = send(resources, paceRate)
     let done = false
     void paced.then(() => (done = true))
-    while (!done || ((await metric("heartbeat_mesh_heartbeats_accepted_total")) ?? 0) < 3 * resources) {
+    while (!done || ((await metric("heartbeat_mesh_heartbeats_accepted_total")) ?? 0) < (passes + 1) * resources) {
       const lag = (await metric("heartbeat_mesh_file_lag_seconds")) ?? 0
       if (caughtUpAt === undefined && lag <= 3) caughtUpAt = performance.now()
       if (caughtUpAt !== undefined) samples.push(lag)
@@ -165,24 +195,32 @@ try {
   }
   await sleep(settleMs)
   const daemonRssAfterTrafficBytes = rssOf(daemon)
+  const memory = {
+    heapUsedBytes: await metric("nodejs_heap_size_used_bytes"),
+    heapTotalBytes: await metric("nodejs_heap_size_total_bytes"),
+    externalBytes: await metric("nodejs_external_memory_bytes")
+  }
+  if (snapshot !== undefined) await takeSnapshot(daemon, snapshot)
   const stopMs = await stop(daemon)
 
-  const restartStarted = performance.now()
-  daemon = startDaemon()
-  const restartMs = await untilReady(daemon, restartStarted)
-  const restored = await metric('heartbeat_mesh_resources{status="alive"}')
-  await sleep(settleMs)
-  const daemonRssAfterRestartBytes = rssOf(daemon)
-  await stop(daemon)
+  let restarted: { restartMs: number; restoredAlive: number | undefined; daemonRssAfterRestartBytes: number } | undefined
+  if (restart) {
+    const restartStarted = performance.now()
+    daemon = startDaemon()
+    const restartMs = await untilReady(daemon, restartStarted)
+    const restoredAlive = await metric('heartbeat_mesh_resources{status="alive"}')
+    await sleep(settleMs)
+    restarted = { restartMs: Math.round(restartMs), restoredAlive, daemonRssAfterRestartBytes: rssOf(daemon) }
+    await stop(daemon)
+  }
   console.log(JSON.stringify({
     resources,
     files,
     trafficMs: Math.round(trafficMs),
     daemonRssAfterTrafficBytes,
+    memory,
     stopMs: Math.round(stopMs),
-    restartMs: Math.round(restartMs),
-    restoredAlive: restored,
-    daemonRssAfterRestartBytes,
+    ...restarted,
     ...(fileLag === undefined ? {} : { ...fileLag, pacedRate: paceRate })
   }))
 } finally {
