@@ -55,6 +55,11 @@ clients:
     timeout: 60
 `)
 
+// The daemon runs with the Node options the systemd unit gives it (its Environment=NODE_OPTIONS line).
+const unitNodeOptions = readFileSync(join(root, "ops/systemd/heartbeat-mesh-receiver.service"), "utf8")
+  .match(/^Environment=NODE_OPTIONS=(.*)$/m)?.[1] ?? ""
+const daemonNodeOptions = [unitNodeOptions, snapshot === undefined ? "" : "--heapsnapshot-signal=SIGUSR2"].join(" ").trim()
+
 const startDaemon = () =>
   spawn(process.execPath, [
     cli,
@@ -72,7 +77,7 @@ const startDaemon = () =>
     ...(files ? [] : ["--no-heartbeat-files"])
   ], {
     stdio: ["ignore", "ignore", "inherit"],
-    env: snapshot === undefined ? process.env : { ...process.env, NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --heapsnapshot-signal=SIGUSR2` }
+    env: { ...process.env, NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} ${daemonNodeOptions}`.trim() }
   })
 
 const get = async (path: string) => {
@@ -164,6 +169,8 @@ try {
     await untilAccepted(pass * resources)
   }
   const trafficMs = performance.now() - trafficStarted
+  // The daemon's CPU for the traffic (both threads), from its own process metrics.
+  const trafficCpuSeconds = (await metric("process_cpu_seconds_total")) ?? 0
   await untilWritten()
   // Paced traffic with the files existing: how far behind do they fall? The first traffic created
   // two files per resource (a one-time cost, the deployed receiver's too), and the writer may still
@@ -198,7 +205,10 @@ try {
   const memory = {
     heapUsedBytes: await metric("nodejs_heap_size_used_bytes"),
     heapTotalBytes: await metric("nodejs_heap_size_total_bytes"),
-    externalBytes: await metric("nodejs_external_memory_bytes")
+    externalBytes: await metric("nodejs_external_memory_bytes"),
+    spacesUsedBytes: Object.fromEntries((await get("/metrics")).text.split("\n")
+      .filter((l) => l.startsWith("nodejs_heap_space_size_used_bytes{"))
+      .map((l) => [l.slice(l.indexOf("\"") + 1, l.lastIndexOf("\"")), Number(l.split(" ")[1])]))
   }
   if (snapshot !== undefined) await takeSnapshot(daemon, snapshot)
   const stopMs = await stop(daemon)
@@ -217,6 +227,7 @@ try {
     resources,
     files,
     trafficMs: Math.round(trafficMs),
+    trafficCpuSeconds: Number(trafficCpuSeconds.toFixed(2)),
     daemonRssAfterTrafficBytes,
     memory,
     stopMs: Math.round(stopMs),

@@ -223,3 +223,29 @@ describe("heartbeat files: the writer thread", () => {
     }).pipe(Effect.provide(filesLayer({ directory: dir })), Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true }))))
   })
 })
+
+describe("heartbeat files: a write in slices", () => {
+  it.live("a write of more resources than a slice holds goes in slices, every file written, lines in order; the writer thread is started once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hbm-files-slices-"))
+    return Effect.gen(function*() {
+      const files = yield* HeartbeatFiles
+      const names = ["a1", "a2", "a3", "a4", "a5", "a6", "a7"]
+      // Two heartbeats each in one write: 7 resources in slices of 3 (3, 3, 1), the lines of all
+      // of them in the one buffer the first slice carries.
+      for (const name of names) yield* heartbeat(name, t0 + 1000, { n: 1 })
+      for (const name of names) yield* heartbeat(name, t0 + 2000, { n: 2 })
+      yield* files.flush
+      for (const name of names) {
+        const line = (nowMs: number, n: number) => heartbeatLine(name, nowMs, { n }, null)
+        assert.strictEqual(readFileSync(join(dir, `history/client1/${name}.json`), "utf8"), `${line(t0 + 1000, 1)}\n${line(t0 + 2000, 2)}\n`)
+        assert.strictEqual(readFileSync(join(dir, `current/client1/${name}.json`), "utf8"), line(t0 + 2000, 2))
+      }
+      assert.deepStrictEqual({ ...files.counters(), lagSeconds: 0 }, { flushes: 1, filesWritten: 14, writeErrors: 0, rotations: 0, historyLinesDropped: 0, lagSeconds: 0 })
+      // The next write reuses the buffers the last slice brought back.
+      yield* heartbeat("a7", t0 + 3000, { n: 3 })
+      yield* files.flush
+      assert.strictEqual(readFileSync(join(dir, "current/client1/a7.json"), "utf8"), heartbeatLine("a7", t0 + 3000, { n: 3 }, null))
+      assert.strictEqual(files.counters().flushes, 2)
+    }).pipe(Effect.provide(filesLayer({ directory: dir, sliceResources: 3 })), Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true }))))
+  })
+})

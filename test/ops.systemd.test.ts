@@ -14,4 +14,8 @@ describe("systemd unit", () => {
     expect(unit).toMatch(/^Restart=on-failure$/m)
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m)
   })
+
+  it("caps V8's young generation (bench/daemonScale.ts starts the daemon with the same NODE_OPTIONS)", () => {
+    expect(readFileSync(unitFile, "utf8")).toMatch(/^Environment=NODE_OPTIONS=--max-semi-space-size=8$/m)
+  })
 })

@@ -130,8 +130,11 @@ describe("the supervisor restarts a crashing actor per the policy (TestClock)", 
       assert.strictEqual(host1.consecutiveCrashes, 0)
       assert.strictEqual(host1.restarts, 4)
       assert.strictEqual(supervisor.restarts(), 4)
-      // The fiber is a new one, and it goes on: the next timeout one check interval later.
-      assert.isDefined(host1.fiber)
+      // The restarted actor took its step in a fiber of its own and passivated: no fiber while it
+      // only waits, its next step due one check interval later (when the next timeout goes out).
+      assert.isUndefined(host1.fiber)
+      assert.isFalse(host1.stopped)
+      assert.strictEqual(host1.wakeAt, 292_000)
       yield* at(280)
       yield* send("bbbbbbbb", "keepalive.example.com")
       yield* at(292)
@@ -222,4 +225,35 @@ describe("outbox pacing and queue threshold", () => {
       yield* advanceSeconds(1)
       assert.deepStrictEqual(eventsOf(recorded.all()), ["heartbeat_mesh_heartbeat_new:d"])
     }).pipe(Effect.provide(receiverLayer(pacedYaml))))
+})
+
+describe("virtual actors: a fiber only while there is a step to take (TestClock)", () => {
+  it.effect("a waiting actor holds no fiber; its deadline is in the queue and the step comes on time", () =>
+    Effect.gen(function*() {
+      yield* at(100)
+      yield* send("aaaaaaaa", "host1.example.com")
+      yield* send("bbbbbbbb", "discovered.example.com")
+      yield* at(101)
+      const supervisor = yield* ResourceSupervisor
+      const actors = [...supervisor.actors()]
+      // host1, host2 (configured, never heard: idle) and the discovered one: none has a fiber.
+      assert.deepStrictEqual(actors.map((a) => [a.profile.resource, a.fiber, a.active]), [
+        ["host1.example.com", undefined, false],
+        ["host2.example.com", undefined, false],
+        ["discovered.example.com", undefined, false]
+      ])
+      // Timeout 1 minute + the deployed 60 s of jitter: host1 is due at 220 s, host2 idles.
+      assert.deepStrictEqual(actors.map((a) => a.wakeAt), [220_000, undefined, 280_000])
+      // The receiver hears from someone meanwhile (else a silent receiver suppresses timeouts).
+      for (const t of [160, 200]) {
+        yield* at(t)
+        yield* send("bbbbbbbb", "discovered.example.com")
+      }
+      yield* at(220)
+      assert.deepStrictEqual(
+        (yield* takeSent).filter((n) => n.event === "heartbeat_mesh_heartbeat_timeout").map((n) => n.resource),
+        ["host1.example.com"]
+      )
+      assert.isUndefined(supervisor.find("Client1", "host1.example.com")!.fiber)
+    }).pipe(Effect.provide(receiverLayer())))
 })

@@ -10,10 +10,10 @@ export interface Sleeper {
 const fireBatch = 10_000
 
 /**
- * The clock the resource actors wait on. Each actor keeps its own deadline and suspends until it;
- * this queue (a binary min-heap in two parallel arrays) wakes it then. One timer fiber sleeps until
- * the earliest deadline, so a million waiting actors cost one timer, not a million, and ~1 KB less
- * each than a fiber in `Effect.sleep` (measured, see bench/). Deadlines are instants of the
+ * The clock the resource actors wait on. Each actor keeps its own deadline and puts it here; this
+ * queue (a binary min-heap in two parallel arrays) wakes it then (`wake`: the supervisor gives it a
+ * fiber for its step). One timer fiber sleeps until the earliest deadline, so a million waiting
+ * actors cost one timer and no fiber each (measured, see bench/). Deadlines are instants of the
  * receiver's monotonic timeline (`support/monotonicTime.ts`): a wall-clock step moves none of them.
  * Uses the Effect `Clock`, so TestClock drives it exactly.
  *

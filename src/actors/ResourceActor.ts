@@ -20,17 +20,23 @@ export interface ActorEnvironment {
   readonly crashed: (actor: ResourceActor, defect: unknown, nowMs: number) => Effect.Effect<void>
   readonly deadlines: DeadlineQueue
   readonly probe: (actor: ResourceActor) => void
+  /** Materializes `actor`: gives it a fiber that takes one step (the supervisor forks it in its scope). */
+  readonly activate: (actor: ResourceActor) => void
 }
 
 /** Whether a change begins the resource's life here, continues it, or ends it. */
 export type Lifecycle = "continues" | "begins" | "ends"
 
 /**
- * One monitored resource: its configuration, what is known of it, and the fiber that owns its
- * deadline. Every change of its state, whatever caused it, goes through `apply`, which hands the
- * notifications to the outbox and publishes one `ResourceChanged`. The heartbeat path calls it
- * synchronously; the fiber only wakes when a deadline or a timeout repeat is due, so a routine
- * heartbeat never touches a timer.
+ * One monitored resource: its configuration, what is known of it, and its deadline. Every change
+ * of its state, whatever caused it, goes through `apply`, which hands the notifications to the
+ * outbox and publishes one `ResourceChanged`. The heartbeat path calls it synchronously.
+ *
+ * A virtual actor: its fiber exists only while it has a step to take. When its deadline (an entry
+ * in the `DeadlineQueue`) falls due, or something pokes it, the supervisor materializes a fiber
+ * that takes one step (the wake rule) and ends after putting the next due time in the queue: an
+ * actor that is only waiting holds no fiber (measured ~1 KB each, half the heap at 100k). A routine
+ * heartbeat never touches a timer: it only moves the deadline later, which the next step finds.
  */
 export class ResourceActor implements Sleeper {
   readonly key: string
@@ -38,18 +44,20 @@ export class ResourceActor implements Sleeper {
   state: ResourceState
   private readonly env: ActorEnvironment
   /**
-   * When the fiber next wakes: undefined while it idles (nothing heard yet), -Infinity from spawn
-   * until its first step has run.
+   * When the actor next steps: undefined while it idles (nothing heard yet), -Infinity from its
+   * activation until its step has run.
    */
   wakeAt: number | undefined = Number.NEGATIVE_INFINITY
+  /** The fiber taking its step, while one has not finished (a step that ran at once leaves none). */
   fiber: Fiber.Fiber<void> | undefined = undefined
+  /** From activation until its step has run: a wake meanwhile is that step's to see. */
+  active = false
+  /** Stopped (retired, shut down, or its restart policy gave up): nothing activates it again. */
+  stopped = false
   /** Crashes in a row, for the restart back-off; reset by a clean step. */
   consecutiveCrashes = 0
   /** Restarts since the actor was created. */
   restarts = 0
-  private resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
-  /** A wake that came while the fiber was not suspended (between scheduling and suspending). */
-  private wokenEarly = false
 
   constructor(key: string, profile: ResourceProfile, state: ResourceState, env: ActorEnvironment) {
     this.key = key
@@ -109,31 +117,18 @@ export class ResourceActor implements Sleeper {
     }
   }
 
-  /** Wakes the fiber at `nowMs` to recompute its deadline. */
+  /** Wakes the actor at `nowMs` to recompute its deadline. */
   poke(nowMs: number): void {
     this.env.deadlines.schedule(this, nowMs)
   }
 
-/** Called by the deadline queue (or a poke): lets the suspended fiber take its next step. */
+  /**
+   * Called by the deadline queue when the actor's due time comes: materializes it (a fiber for one
+   * step), unless one is already on its way to a step, which reads the state as it is then.
+   */
   wake(): void {
-    const resume = this.resume
-    if (resume === undefined) {
-      this.wokenEarly = true
-      return
-    }
-    this.resume = undefined
-    resume(Effect.void)
+    if (!this.active && !this.stopped) this.env.activate(this)
   }
-
-  /** Suspends the fiber until `wake` (at once if a wake already came). */
-  readonly suspend: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (this.wokenEarly) {
-      this.wokenEarly = false
-      resume(Effect.void)
-    } else {
-      this.resume = resume
-    }
-  })
 }
 
 /**
@@ -150,17 +145,16 @@ export class ActorProbe extends Context.Service<ActorProbe, {
 }
 
 /**
- * The actor's life: apply the wake rule, hand notifications over, wait until next due, repeat.
- * Written as a flatMap chain rather than a generator: a suspended actor then holds no generator
- * frame, which matters at a million actors. `waitFirst`: a restarted actor begins by waiting for
- * the moment its supervisor set.
+ * One step of the actor's life, in the fiber its activation forked: apply the wake rule, hand
+ * notifications over, put the next due time in the deadline queue, end (passivate). Nothing is
+ * held between steps but the actor itself and its entry in the queue.
  *
  * A defect in a step (the rules, the probe, the hand-over) ends the fiber: the step reports it to
- * the supervisor (`env.crashed`), which restarts the actor, with the state it had, in a new fiber.
- * Interruption (stop, shutdown) ends it silently.
+ * the supervisor (`env.crashed`), which restarts the actor, with the state it had, in a new fiber
+ * once the restart policy's delay is over. Interruption (stop, shutdown) ends it silently.
  */
-export const runActor = (actor: ResourceActor, env: ActorEnvironment, waitFirst: boolean): Effect.Effect<void> => {
-  const step: Effect.Effect<void> = Effect.flatMap(currentMonotonicMillis, (now) => {
+export const runActor = (actor: ResourceActor, env: ActorEnvironment): Effect.Effect<void> =>
+  Effect.flatMap(currentMonotonicMillis, (now) => {
     let nextWakeMs: number | undefined
     try {
       env.probe(actor)
@@ -170,14 +164,13 @@ export const runActor = (actor: ResourceActor, env: ActorEnvironment, waitFirst:
       nextWakeMs = result.nextWakeMs
       actor.consecutiveCrashes = 0
     } catch (defect) {
+      actor.active = false
+      actor.fiber = undefined
       return env.crashed(actor, defect, now)
     }
+    actor.active = false
+    actor.fiber = undefined
     if (nextWakeMs === undefined) actor.wakeAt = undefined
     else env.deadlines.schedule(actor, nextWakeMs)
-    return next
+    return Effect.void
   })
-
-  const next: Effect.Effect<void> = Effect.flatMap(actor.suspend, () => step)
-
-  return waitFirst ? next : step
-}

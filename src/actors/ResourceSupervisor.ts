@@ -28,9 +28,11 @@ import { currentMonotonicMillis, monotonicMillis } from "../support/monotonicTim
  * place that creates, restarts or stops actors; every change of an actor's state goes through the
  * actor's `apply`. All routing is synchronous so the ingress path never waits on a fiber.
  *
- * The fibers belong to the supervisor's scope: each is kept beside its actor in the registry (one
- * map for both; measured per entry on top of a suspended fiber's ~370 B: FiberMap +330 B, FiberSet
- * +195 B, a fiber observer +110 B, this +0) and closing the scope interrupts them all and waits.
+ * Actors are virtual: an actor gets a fiber for each step (`activate`: when its due time in the
+ * deadline queue comes, or at once for a new one) and the fiber ends after the step, so a waiting
+ * actor holds none. The fibers belong to the supervisor's scope: one still taking its step is kept
+ * on its actor (no second map; measured per entry on top of a fiber: FiberMap +330 B, FiberSet
+ * +195 B, a fiber observer +110 B, this +0) and closing the scope interrupts those and waits.
  */
 export class ResourceSupervisor extends Context.Service<ResourceSupervisor, {
   /** A heartbeat from an authenticated client. */
@@ -135,18 +137,32 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
             crashesInARow: actor.consecutiveCrashes,
             defect: defect instanceof Error ? defect.message : String(defect)
           }
-          actor.fiber = undefined
           if (!current) return
           if (delayMs === undefined) {
             actor.wakeAt = undefined
+            actor.stopped = true
             return yield* Effect.logError("resource actor crashed; the restart policy gives up: it stays stopped", details)
           }
           restarts++
           actor.restarts++
           yield* Effect.logError("resource actor crashed; restarting it with its state", { ...details, restartInMs: delayMs })
+          // Its new fiber is materialized when this falls due.
           deadlines.schedule(actor, nowMs + delayMs)
-          spawn(actor, true)
         })
+
+      /** Set when the supervisor's scope closes: no actor is materialized after that. */
+      let closed = false
+      /**
+       * Materializes an actor: a fiber for one step. The fiber usually takes its step at once (a
+       * fork runs until it suspends) and is gone when this returns; one that is still on its way
+       * is kept on the actor, so a stop or the shutdown can interrupt it.
+       */
+      const activate = (actor: ResourceActor) => {
+        if (closed || actor.stopped) return
+        actor.active = true
+        const fiber = forkActor(runActor(actor, env))
+        if (actor.active) actor.fiber = fiber
+      }
 
       const env: ActorEnvironment = {
         moment,
@@ -154,20 +170,19 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         publish: changes.publish,
         crashed,
         deadlines,
-        probe: probe.beforeStep
+        probe: probe.beforeStep,
+        activate
       }
 
-      /** A new actor, registered and given its fiber; its first step computes when it next wakes. */
+      /** A new actor, registered; its first step (`activate`, or a due time) computes when it next wakes. */
       const create = (client: string, resource: string, profile: ResourceActor["profile"], state: ResourceState) => {
         const actor = new ResourceActor(resourceKey(client, resource), profile, state, env)
         actors.add(actor)
         return actor
       }
-      const spawn = (actor: ResourceActor, waitFirst = false) => {
-        actor.fiber = forkActor(runActor(actor, env, waitFirst))
-      }
 
       const stop = (actor: ResourceActor) => {
+        actor.stopped = true
         actor.wakeAt = undefined
         actor.fiber?.interruptUnsafe()
         actor.fiber = undefined
@@ -178,9 +193,11 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         stop(actor)
         actors.remove(actor)
       }
-      // The actors live as long as this scope: closing it interrupts every fiber and waits for them.
+      // The actors live as long as this scope: closing it interrupts every fiber still taking a
+      // step and waits for them; nothing is materialized after that.
       yield* Effect.addFinalizer(() =>
         Effect.suspend(() => {
+          closed = true
           const fibers: Array<Fiber.Fiber<void>> = []
           for (const actor of actors.values()) {
             if (actor.fiber !== undefined) fibers.push(actor.fiber)
@@ -202,7 +219,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         // A discovered resource: its actor is born with its first heartbeat (or run signal).
         const actor = create(client.name, resource, profileFor(client, resource), neverHeard)
         actor.run(runSignal, now, "begins")
-        spawn(actor)
+        activate(actor)
       }
       const deliver = (client: ClientConfig, heartbeat: HeartbeatFacts, nowMs: number) =>
         signal(client, heartbeat.resource, { kind: "success", heartbeat }, nowMs)
@@ -293,7 +310,7 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
             if (actors.get(client.name, resource) !== undefined) continue
             const actor = create(client.name, resource, profileFor(client, resource), neverHeard)
             actor.apply("configure", { state: neverHeard, notifications: [] }, now, "begins")
-            spawn(actor)
+            activate(actor)
           }
         }
         forgetExpired(now)
@@ -359,8 +376,10 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         restoredActors.push(actor)
       }
       applyConfig(config, startedAtMs)
+      // No fiber for them now: each takes its first step when the deadline queue reaches it (due
+      // at start, in batches that let the rest of the start go on).
       for (const actor of restoredActors) {
-        if (actors.get(actor.profile.client, actor.profile.resource) === actor) spawn(actor)
+        if (actors.get(actor.profile.client, actor.profile.resource) === actor) deadlines.schedule(actor, startedAtMs)
       }
 
       yield* liveCounter("actor_restarts_total", "Resource actors restarted after a defect", () => restarts)

@@ -9,7 +9,7 @@ import { runWriteBehind, throttledLog } from "../support/writeBehind.ts"
 import { utcStamp } from "./fileNames.ts"
 import { heartbeatLine } from "./heartbeatLine.ts"
 import { pythonJson, pythonNumber, pythonString } from "./pythonJson.ts"
-import type { BatchWritten, WriteBatch, WriterSettings } from "./heartbeatFileWriter.ts"
+import { type BatchWritten, maxSliceResources, type WriteBatch, type WriteBuffers, type WriterSettings } from "./heartbeatFileWriter.ts"
 
 export interface HeartbeatFilesOptions {
   /** Holds `current/` and `history/`. */
@@ -20,6 +20,8 @@ export interface HeartbeatFilesOptions {
   readonly historyMaxBytes?: number
   /** Rotated history copies kept, `<file>.1` (newest) to `<file>.<keep>` (default 3). */
   readonly historyKeep?: number
+  /** Resources per slice handed to the writer thread (default `maxSliceResources`; tests use a few). */
+  readonly sliceResources?: number
 }
 
 /**
@@ -150,20 +152,24 @@ class LineBuffer {
   }
 }
 
-/** The batch the writer thread takes: lines as bytes (moved, not copied), file names made there. */
-const batchOf = (
+/**
+ * One slice of a write for the writer thread: up to `maxSliceResources` resources; the write's lines
+ * as bytes (moved, not copied) go with its first slice; file names are made there.
+ */
+const sliceOf = (
   id: number,
-  pending: ReadonlyMap<string, PendingResource>,
-  lines: LineBuffer,
+  entries: ReadonlyArray<PendingResource>,
+  buffers: WriteBuffers | undefined,
+  final: boolean,
   wallOffsetMs: number,
   errors: Array<string>
 ): WriteBatch => {
   const names: Array<string> = []
   const current: Array<string> = []
-  const last = new Int32Array(pending.size)
-  const remove = new Uint8Array(pending.size)
+  const last = new Int32Array(entries.length)
+  const remove = new Uint8Array(entries.length)
   let item = 0
-  for (const entry of pending.values()) {
+  for (const entry of entries) {
     let content = ""
     if (entry.overflow !== undefined) {
       try {
@@ -179,12 +185,18 @@ const batchOf = (
     remove[item] = entry.remove ? 1 : 0
     item++
   }
-  const used = lines.used
-  const filled = lines.handOver()
-  return { id, bytes: filled.bytes, used, lines: filled.links, names, last, current, remove }
+  return { id, buffers, final, names, last, current, remove }
 }
 
 const writerUrl = new URL("./heartbeatFileWriter.ts", import.meta.url)
+
+/**
+ * The writer thread's V8 heap: its young generation at most 16 MB and its old one 512 MB (what it
+ * keeps is each resource's decided file name: ~220 B a resource, 220 MB at a million). Past that it
+ * stops (counted in `heartbeat_files_writer_starts_total`, logged) and a new one takes the next
+ * write, reading the names back from the current files.
+ */
+export const writerResourceLimits = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 512 }
 
 /**
  * The deployed version's heartbeat files (SPEC 3.3), for logging and external tools:
@@ -209,6 +221,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         historyMaxBytes: options.historyMaxBytes ?? defaultHeartbeatFilesSettings.historyMaxBytes,
         historyKeep: options.historyKeep ?? defaultHeartbeatFilesSettings.historyKeep
       }
+      const sliceResources = options.sliceResources ?? maxSliceResources
       // Keyed by the change's key (one string per resource): the heartbeat path is a get and an append.
       let pending = new Map<string, PendingResource>()
       const lines = new LineBuffer()
@@ -285,8 +298,10 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
         for (const answer of waiting.values()) answer(error)
         waiting.clear()
       }
+      let writerStarts = 0
       const startWriter = () => {
-        const worker = new Worker(writerUrl, { workerData: settings })
+        writerStarts++
+        const worker = new Worker(writerUrl, { workerData: settings, resourceLimits: writerResourceLimits })
         worker.unref()
         worker.on("message", (answer: BatchWritten) => {
           const resume = waiting.get(answer.id)
@@ -316,38 +331,49 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       const write = (batch: WriteBatch) =>
         Effect.callback<BatchWritten, Error>((resume) => {
           waiting.set(batch.id, (answer) => resume(answer instanceof Error ? Effect.fail(answer) : Effect.succeed(answer)))
-          // The batch's bytes are its own copies: moved to the writer, not copied again.
-          ;(writer ?? startWriter()).postMessage(batch, [batch.bytes, batch.lines])
+          // The write's bytes are its own copies: moved to the writer, not copied again.
+          const buffers = batch.buffers
+          ;(writer ?? startWriter()).postMessage(batch, buffers === undefined ? [] : [buffers.bytes, buffers.lines])
         })
 
       let nextBatchId = 0
       const writeOnce = Effect.gen(function*() {
         if (pending.size === 0 && contentErrors.length === 0) return
         const errors = contentErrors.splice(0)
-        const batch = batchOf(nextBatchId++, pending, lines, wallOffsetMillis(clock), errors)
+        const entries = [...pending.values()]
+        const used = lines.used
+        const filled = lines.handOver()
+        const wallOffsetMs = wallOffsetMillis(clock)
         const sinceMs = pendingSinceMs
         pending = new Map()
         pendingSinceMs = undefined
         writingSinceMs = sinceMs
-        const written = yield* Effect.result(write(batch))
-        writingSinceMs = undefined
-        if (written._tag === "Failure") {
-          // A defect of the writer thread (it is started again for the next batch): this batch's
-          // files wait for their resources' next heartbeats.
-          writeErrors += batch.last.length
-          return yield* logWriterFailure(Effect.logError("the heartbeat file writer failed; this batch's files are written at their next heartbeat, monitoring goes on", {
-            directory: options.directory,
-            resources: batch.last.length,
-            error: written.failure.message
-          }))
+        // In slices, one at a time: what crosses to the writer at once stays bounded at any fleet size.
+        for (let from = 0; from === 0 || from < entries.length; from += sliceResources) {
+          const slice = entries.slice(from, from + sliceResources)
+          const final = from + sliceResources >= entries.length
+          const buffers = from === 0 ? { bytes: filled.bytes, used, lines: filled.links } : undefined
+          const written = yield* Effect.result(write(sliceOf(nextBatchId++, slice, buffers, final, wallOffsetMs, errors)))
+          if (written._tag === "Failure") {
+            // A defect of the writer thread (it is started again for the next write): the files of
+            // this slice and the ones after it wait for their resources' next heartbeats.
+            writingSinceMs = undefined
+            writeErrors += entries.length - from
+            return yield* logWriterFailure(Effect.logError("the heartbeat file writer failed; this batch's files are written at their next heartbeat, monitoring goes on", {
+              directory: options.directory,
+              resources: entries.length - from,
+              error: written.failure.message
+            }))
+          }
+          const answer = written.success
+          if (answer.buffers !== undefined) lines.giveBack(answer.buffers.bytes, answer.buffers.lines, used)
+          filesWritten += answer.written
+          rotations += answer.rotated
+          errors.push(...answer.errors)
         }
-        const answer = written.success
-        lines.giveBack(answer.bytes, answer.lines, batch.used)
+        writingSinceMs = undefined
         flushes++
-        filesWritten += answer.written
-        rotations += answer.rotated
         if (sinceMs !== undefined) lastBatchLagMs = Math.max(0, monotonicMillis(clock) - sinceMs)
-        errors.push(...answer.errors)
         if (errors.length === 0) return
         writeErrors += errors.length
         yield* logWriteError(Effect.logError("heartbeat files could not be written; the other resources' files were, monitoring goes on", {
@@ -369,6 +395,7 @@ export const layerHeartbeatFiles = (options: HeartbeatFilesOptions) =>
       yield* runWriteBehind(options.flushIntervalMs, flush)
       yield* liveCounter("heartbeat_files_written_total", "Heartbeat files written (current replaced, history appended)", () => filesWritten)
       yield* liveCounter("heartbeat_files_errors_total", "Heartbeat file writes or removals that failed", () => writeErrors)
+      yield* liveCounter("heartbeat_files_writer_starts_total", "Heartbeat file writer threads started (1 at start; more: one stopped, by a defect or its heap limit)", () => writerStarts)
       yield* liveCounter("heartbeat_files_rotations_total", "History files rotated at history_max_bytes", () => rotations)
       yield* liveCounter(
         "heartbeat_files_history_dropped_total",

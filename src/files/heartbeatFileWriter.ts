@@ -19,19 +19,29 @@ export interface WriterSettings {
 }
 
 /**
- * One batch. The heartbeats' history lines (as `heartbeatLine` makes them, + "\n") lie one after another in `bytes` (its first
- * `used` bytes); line `i` starts at `lines[3i]`, is `lines[3i+1]` bytes long, and `lines[3i+2]` is
- * the index of the same resource's line before it (-1 for its first in this batch), so the main
- * thread only appends. Per resource, `names` holds client and resource, `last` the index of its
- * newest line (-1: none), `current` a current-file content (a `heartbeatLine`, no newline) that replaces
- * the newest line's (rare; "" otherwise), and `remove` 1 when the resource's files go first (a deregistration). `bytes` and
- * `lines` are moved here and moved back with the answer, for the next batch.
+ * The lines of one write (a second's heartbeats). The heartbeats' history lines (as `heartbeatLine`
+ * makes them, + "\n") lie one after another in `bytes` (its first `used` bytes); line `i` starts at
+ * `lines[3i]`, is `lines[3i+1]` bytes long, and `lines[3i+2]` is the index of the same resource's
+ * line before it (-1 for its first in this write), so the main thread only appends. Moved here
+ * with the write's first slice, held for its other slices, moved back with its last slice's answer.
  */
-export interface WriteBatch {
-  readonly id: number
+export interface WriteBuffers {
   readonly bytes: ArrayBuffer
   readonly used: number
   readonly lines: ArrayBuffer
+}
+
+/**
+ * One slice of a write: at most `maxSliceResources` resources, so neither thread ever holds a whole
+ * fleet's names at once. `buffers` on the write's first slice; `final` on its last. Per resource,
+ * `names` holds client and resource, `last` the index of its newest line (-1: none), `current` a
+ * current-file content (a `heartbeatLine`, no newline) that replaces the newest line's (rare; ""
+ * otherwise), and `remove` 1 when the resource's files go first (a deregistration).
+ */
+export interface WriteBatch {
+  readonly id: number
+  readonly buffers: WriteBuffers | undefined
+  readonly final: boolean
   readonly names: ReadonlyArray<string>
   readonly last: Int32Array
   readonly current: ReadonlyArray<string>
@@ -46,10 +56,12 @@ export interface BatchWritten {
   readonly rotated: number
   /** Failures, each naming its resource and what failed (never a payload or a token). */
   readonly errors: ReadonlyArray<string>
-  /** The batch's buffers, back for the next one. */
-  readonly bytes: ArrayBuffer
-  readonly lines: ArrayBuffer
+  /** With the last slice: the write's buffers, back for the next one. */
+  readonly buffers: { readonly bytes: ArrayBuffer; readonly lines: ArrayBuffer } | undefined
 }
+
+/** Resources per slice of a write (the bound on what one message carries between the threads). */
+export const maxSliceResources = 10_000
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
@@ -143,12 +155,12 @@ export const makeBatchWriter = (settings: WriterSettings) => {
     for (let copy = 1; copy <= settings.historyKeep; copy++) rmSync(`${path}.${copy}`, { force: true })
   }
 
-  return (batch: WriteBatch): BatchWritten => {
+  return (batch: WriteBatch, buffers: WriteBuffers): Omit<BatchWritten, "buffers"> => {
     let written = 0
     let rotated = 0
     const errors: Array<string> = []
-    const bytes = new Uint8Array(batch.bytes, 0, batch.used)
-    const lines = new Int32Array(batch.lines)
+    const bytes = new Uint8Array(buffers.bytes, 0, buffers.used)
+    const lines = new Int32Array(buffers.lines)
     const names = batch.names
     const lineBytes = (line: number) => bytes.subarray(lines[3 * line]!, lines[3 * line]! + lines[3 * line + 1]!)
     for (let item = 0; item < batch.last.length; item++) {
@@ -208,20 +220,26 @@ export const makeBatchWriter = (settings: WriterSettings) => {
           }))
       }
     }
-    return { id: batch.id, written, rotated, errors, bytes: batch.bytes, lines: batch.lines }
+    return { id: batch.id, written, rotated, errors }
   }
 }
 
 if (parentPort !== null && workerData !== null && typeof workerData === "object" && "historyMaxBytes" in workerData) {
   const port = parentPort
   const write = makeBatchWriter(workerData as WriterSettings)
+  /** The buffers of the write whose slices are coming. */
+  let held: WriteBuffers | undefined = undefined
   port.on("message", (batch: WriteBatch) => {
-    let answer: BatchWritten
+    if (batch.buffers !== undefined) held = batch.buffers
+    let answer: Omit<BatchWritten, "buffers">
     try {
-      answer = write(batch)
+      if (held === undefined) throw new Error("a slice without its write's lines")
+      answer = write(batch, held)
     } catch (error) {
-      answer = { id: batch.id, written: 0, rotated: 0, errors: [`batch: ${messageOf(error)}`], bytes: batch.bytes, lines: batch.lines }
+      answer = { id: batch.id, written: 0, rotated: 0, errors: [`batch: ${messageOf(error)}`] }
     }
-    port.postMessage(answer, [answer.bytes, answer.lines])
+    const back = batch.final && held !== undefined ? { bytes: held.bytes, lines: held.lines } : undefined
+    if (batch.final) held = undefined
+    port.postMessage({ ...answer, buffers: back }, back === undefined ? [] : [back.bytes, back.lines])
   })
 }
