@@ -103,6 +103,22 @@ const metric = async (name: string) => {
   return line === undefined ? undefined : Number(line.split(" ")[1])
 }
 
+/** The daemon's resident memory by kind (/proc smaps_rollup: anonymous vs file-backed) and its largest mappings. */
+const residentOf = (daemon: ChildProcess) => {
+  const rollup = Object.fromEntries(readFileSync(`/proc/${daemon.pid}/smaps_rollup`, "utf8").split("\n")
+    .filter((l) => /^(Rss|Anonymous|Shared_Clean|Private_Clean|Private_Dirty):/.test(l))
+    .map((l) => [l.split(":")[0]!, Number(l.split(/\s+/)[1]) * 1024]))
+  const mappings: Array<{ name: string; rss: number }> = []
+  let name = ""
+  for (const line of readFileSync(`/proc/${daemon.pid}/smaps`, "utf8").split("\n")) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) name = line.split(/\s+/).slice(5).join(" ") || "[anon]"
+    else if (line.startsWith("Rss:")) mappings.push({ name, rss: Number(line.split(/\s+/)[1]) * 1024 })
+  }
+  const byName = new Map<string, number>()
+  for (const { name: n, rss } of mappings) byName.set(n, (byName.get(n) ?? 0) + rss)
+  return { rollup, largestByName: [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8) }
+}
+
 const rssOf = (daemon: ChildProcess) => {
   const line = readFileSync(`/proc/${daemon.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!
   return Number(line.split(/\s+/)[1]) * 1024
@@ -206,6 +222,7 @@ try {
     heapUsedBytes: await metric("nodejs_heap_size_used_bytes"),
     heapTotalBytes: await metric("nodejs_heap_size_total_bytes"),
     externalBytes: await metric("nodejs_external_memory_bytes"),
+    resident: residentOf(daemon),
     spacesUsedBytes: Object.fromEntries((await get("/metrics")).text.split("\n")
       .filter((l) => l.startsWith("nodejs_heap_space_size_used_bytes{"))
       .map((l) => [l.slice(l.indexOf("\"") + 1, l.lastIndexOf("\"")), Number(l.split(" ")[1])]))
