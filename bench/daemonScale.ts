@@ -43,10 +43,13 @@ const dir = mkdtempSync(join(tmpdir(), "hbm-bench-daemon-"))
 const [port, httpPort] = [await freePort(), await freePort()]
 const configPath = join(dir, "receiver.yaml")
 // Grace of a day: no `new` for the resources discovered here (the notifications are not what is
-// measured); a 60-minute timeout: nothing goes stale meanwhile.
+// measured); a 60-minute timeout: nothing goes stale meanwhile; the per-client new-resource limits
+// (100,000 a minute by default) raised to the fleet, which arrives at once.
 writeFileSync(configPath, `enabled: true
 notifier: stdout
 grace_period: 86400
+new_resources_per_minute: ${Math.max(100_000, resources)}
+max_resources_per_client: ${Math.max(1_000_000, resources)}
 http:
   listen: "127.0.0.1:${httpPort}"
 clients:

@@ -110,11 +110,11 @@ console.log(`\nIngest (10,000 resources, PUSH sender in another process; ${inges
 console.table([{
   defaultFilesOn: ingest.filesOnPerSecond,
   storeOnFilesOff: ingest.heartbeatsPerSecond,
-  storeOffFilesOn: ingest.storeOffPerSecond,
+  storeOffFilesOn: ingest.storeOffPerSecond ?? "(full run)",
   baseline: ingest.baselinePerSecond,
   filesOnRatio: ingest.filesOnRatio,
   storeOnRatio: ingest.ratio,
-  storeOffRatio: ingest.storeOffRatio
+  storeOffRatio: ingest.storeOffRatio ?? "(full run)"
 }])
 console.log("Paired ratios per round (configuration / that round's baseline)")
 console.table(ingest.pairedRatios)
