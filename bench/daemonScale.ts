@@ -6,6 +6,7 @@
 // measures how far behind the files fall (heartbeat_mesh_file_lag_seconds, sampled), once the files
 // the first traffic created are written (`filesCaughtUpMs` after the traffic). Prints one JSON line.
 //   node bench/daemonScale.ts N [--files on|off] [--rate R] [--settle MS] [--restart on|off] [--snapshot FILE]
+//   --restart-profile DIR: a CPU profile of the restarted daemon (node --cpu-prof) in DIR.
 //   --restart off: stop after the RSS after traffic; --passes 1: one heartbeat per resource (both
 //   for the quick run's 90 s budget)
 //   --snapshot FILE: a V8 heap snapshot of the daemon after the traffic (for reading in DevTools, or
@@ -27,6 +28,8 @@ const cli = join(root, "src/bin/heartbeat-mesh.mjs")
 const settleMs = Number(flag("--settle") ?? 5_000)
 const snapshot = flag("--snapshot")
 const restart = (flag("--restart") ?? "on") === "on"
+// --restart-profile DIR: a CPU profile of the restarted daemon (start, restore, until it stops) in DIR.
+const restartProfile = flag("--restart-profile")
 const passes = Number(flag("--passes") ?? 2)
 
 const freePort = () =>
@@ -63,7 +66,7 @@ const unitNodeOptions = readFileSync(join(root, "ops/systemd/heartbeat-mesh-rece
   .match(/^Environment=NODE_OPTIONS=(.*)$/m)?.[1] ?? ""
 const daemonNodeOptions = [unitNodeOptions, snapshot === undefined ? "" : "--heapsnapshot-signal=SIGUSR2"].join(" ").trim()
 
-const startDaemon = () =>
+const startDaemon = (extraNodeOptions = "") =>
   spawn(process.execPath, [
     cli,
     "receiver",
@@ -80,7 +83,7 @@ const startDaemon = () =>
     ...(files ? [] : ["--no-heartbeat-files"])
   ], {
     stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} ${daemonNodeOptions}`.trim() }
+    env: { ...process.env, NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} ${daemonNodeOptions} ${extraNodeOptions}`.trim() }
   })
 
 const get = async (path: string) => {
@@ -236,7 +239,7 @@ try {
   let restarted: { restartMs: number; restoredAlive: number | undefined; daemonRssAfterRestartBytes: number } | undefined
   if (restart) {
     const restartStarted = performance.now()
-    daemon = startDaemon()
+    daemon = startDaemon(restartProfile === undefined ? "" : `--cpu-prof --cpu-prof-dir=${restartProfile}`)
     const restartMs = await untilReady(daemon, restartStarted)
     const restoredAlive = await metric('heartbeat_mesh_resources{status="alive"}')
     await sleep(settleMs)
