@@ -376,10 +376,10 @@ export const layerResourceSupervisor = (config: ReceiverConfig, options: Supervi
         restoredActors.push(actor)
       }
       applyConfig(config, startedAtMs)
-      // No fiber for them now: each takes its first step when the deadline queue reaches it (due
-      // at start, in batches that let the rest of the start go on).
+      // Each takes its first step now, before any subscriber built after the supervisor (the
+      // resource index, the history) starts: its fiber ends with the step, as every actor's does.
       for (const actor of restoredActors) {
-        if (actors.get(actor.profile.client, actor.profile.resource) === actor) deadlines.schedule(actor, startedAtMs)
+        if (actors.get(actor.profile.client, actor.profile.resource) === actor) activate(actor)
       }
 
       yield* liveCounter("actor_restarts_total", "Resource actors restarted after a defect", () => restarts)
