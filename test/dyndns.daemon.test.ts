@@ -19,12 +19,13 @@ describe("dynamic DNS (real daemon, UDP and HTTP ingress, a DNS server on a real
   let dns: Awaited<ReturnType<typeof startDnsUpdateServer>>
   let udpPort: number
   let httpPort: number
+  let workspace: ReturnType<typeof makeWorkspace>
 
   beforeAll(async () => {
     dns = await startDnsUpdateServer({ zone, key })
     udpPort = await freeUdpPort()
     httpPort = await freePort()
-    const workspace = makeWorkspace("enabled: true\n")
+    workspace = makeWorkspace("enabled: true\n")
     const keyFile = join(workspace.dir, "update.key")
     writeFileSync(keyFile, `# made like tsig-keygen's\nkey "${key.name}" {\n\talgorithm hmac-sha256;\n\tsecret "${key.secretBase64}";\n};\n`)
     chmodSync(keyFile, 0o600)
@@ -136,6 +137,7 @@ ${dyndns(`badkey.${zone}.`, wrongKeyFile)}
       type: "A",
       address: "127.0.0.7",
       server: `127.0.0.1:${dns.port}`,
+      ttl: 60,
       attempts: 1,
       reason: `the server refused the key ${key.name}: BADSIG`
     }])
@@ -160,5 +162,16 @@ ${dyndns(`badkey.${zone}.`, wrongKeyFile)}
     expect(okUpdates().slice(before).map((update) => update.changes.find((change) => change.op === "add")!.data).sort()).toEqual(["127.0.0.4", "2001:db8::8"])
     expect(await act("plain.example.com")).toEqual({ status: 404, body: JSON.stringify({ error: "this resource has no dyndns: settings" }) })
     expect((await httpRequest(`http://127.0.0.1:${httpPort}/api/resources/Dyn/home.example.com/dyndns`, { method: "POST" })).status).toBe(401)
+  })
+
+  it("after a restart, a heartbeat from the address last written sends nothing (the history says it was written); a new one does", async () => {
+    expect(await daemon.stop("SIGTERM")).toBe(0)
+    daemon = await startDaemon(workspace, ["--notifier", "stdout"])
+    const before = okUpdates().length
+    await heartbeatFrom("127.0.0.4", "home.example.com")
+    await heartbeatFrom("127.0.0.4", "home.example.com", { address: "2001:db8::8" })
+    await heartbeatFrom("127.0.0.10", "home.example.com")
+    await recordIs(`home.${zone}`, "A", ["127.0.0.10"])
+    expect(okUpdates().length).toBe(before + 1)
   })
 })

@@ -117,6 +117,8 @@ const sameTarget = (a: DyndnsSettings, b: DyndnsSettings) =>
   a.zone === b.zone && a.name === b.name && a.server.host === b.server.host && a.server.port === b.server.port && a.ttl === b.ttl &&
   a.key?.name === b.key?.name && a.key?.algorithm === b.key?.algorithm && secretText(a) === secretText(b)
 
+const serverText = (settings: DyndnsSettings) => settings.server.port === 53 ? settings.server.host : `${settings.server.host}:${settings.server.port}`
+
 const recordKey = (client: string, resource: string, type: AddressFamily) => `${client}\u0000${resource}\u0000${type}`
 
 export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = defaultDynDnsOptions) =>
@@ -233,7 +235,8 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
           name: settings.name,
           type: job.type,
           address: job.address,
-          server: settings.server.port === 53 ? settings.server.host : `${settings.server.host}:${settings.server.port}`
+          server: serverText(settings),
+          ttl: settings.ttl
         }
         return attempt.pipe(
           Effect.retry({ schedule, times: options.retries, while: (error) => error.retryable && !pending.has(job.key) }),
@@ -281,6 +284,35 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
         }
       })
       for (let index = 0; index < options.workers; index++) yield* Effect.forkScoped(worker)
+
+      /**
+       * What the history says this receiver last wrote, so a restart does not write unchanged
+       * records again: per record the newest `dyndns` entry among the resource's newest 100, if it
+       * was written to the same name, server and TTL. Read at start, before any heartbeat (one
+       * query per resource with `dyndns:`).
+       */
+      const restore = Effect.gen(function*() {
+        const nowMs = yield* currentMonotonicMillis
+        for (const [client, perClient] of targets) {
+          for (const [resource, settings] of perClient) {
+            const page = yield* Effect.result(history.resourceHistory({ client, resource, sinceMs: undefined, untilMs: undefined, before: undefined, limit: 100 }))
+            if (page._tag === "Failure") continue
+            const seen = new Set<string>()
+            for (const row of page.success.items) {
+              const detail = row.detail as Readonly<Record<string, unknown>> | undefined
+              const type = detail?.["type"]
+              if (row.kind !== "dyndns" || (type !== "A" && type !== "AAAA") || seen.has(type)) continue
+              seen.add(type)
+              const key = recordKey(client, resource, type)
+              if (
+                detail!["result"] === "updated" && typeof detail!["address"] === "string" && detail!["name"] === settings.name &&
+                detail!["server"] === serverText(settings) && detail!["ttl"] === settings.ttl && !memory.has(key)
+              ) memory.set(key, { address: detail!["address"], outcome: "updated", atMs: nowMs })
+            }
+          }
+        }
+      })
+      yield* restore
 
       yield* liveCounter("dyndns_updates_total", "Dynamic DNS updates, by result (ok; failed after retries; superseded by a newer address)", () => updated, { result: "ok" })
       yield* liveCounter("dyndns_updates_total", "Dynamic DNS updates, by result (ok; failed after retries; superseded by a newer address)", () => failed, { result: "failed" })
