@@ -156,9 +156,16 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
         queueMicrotask(wake)
       }
 
+      // Per resource, the address text (as sent) whose record is queued or written: a heartbeat
+      // bringing the same text again returns after one comparison (reading an IPv6 address costs
+      // microseconds). Forgotten when that record's update fails, and at a reload.
+      const quiet = new Map<DyndnsSettings, string>()
+
       const observe = (client: string, resource: string, source: string | undefined, payload: unknown, nowMs: number) => {
         const settings = targets.get(client)?.get(resource)
         if (settings === undefined) return
+        const given = payload !== null && typeof payload === "object" && "address" in payload ? (payload as { readonly address: unknown }).address : source
+        if (typeof given === "string" && quiet.get(settings) === given) return
         const choice = addressOf(source, payload)
         if (choice.kind === "none") return
         if (choice.kind === "invalid") {
@@ -167,8 +174,12 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
           return
         }
         const key = recordKey(client, resource, choice.type)
-        if (!needsUpdate(memory.get(key), choice.address, nowMs, options.retryFailedAfterMs)) return
-        enqueue({ key, client, resource, type: choice.type, address: choice.address }, nowMs)
+        const remembered = memory.get(key)
+        if (!needsUpdate(remembered, choice.address, nowMs, options.retryFailedAfterMs)) {
+          if (remembered!.outcome !== "failed") quiet.set(settings, given as string)
+          return
+        }
+        if (enqueue({ key, client, resource, type: choice.type, address: choice.address }, nowMs)) quiet.set(settings, given as string)
       }
 
       /** Queues `job` (coalesced with its record's waiting one); false when the queue is full (dropped, counted), unless `forced`. */
@@ -212,6 +223,10 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
 
       const settle = (job: Job, outcome: "updated" | "failed") =>
         Effect.map(currentMonotonicMillis, (nowMs) => {
+          if (outcome === "failed") {
+            const settings = targets.get(job.client)?.get(job.resource)
+            if (settings !== undefined) quiet.delete(settings)
+          }
           const remembered = memory.get(job.key)
           // A newer address asked for meanwhile stays what is remembered.
           if (remembered !== undefined && remembered.address === job.address) memory.set(job.key, { address: job.address, outcome, atMs: nowMs })
@@ -328,6 +343,7 @@ export const layerDynDns = (config: ReceiverConfig, options: DynDnsOptions = def
         applyConfig: (next) => {
           const before = targets
           targets = targetsOf(next)
+          quiet.clear()
           for (const key of [...memory.keys()]) {
             const [client, resource] = key.split("\u0000") as [string, string]
             const was = before.get(client)?.get(resource)
