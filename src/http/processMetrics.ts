@@ -51,7 +51,14 @@ const [major, minor, patch] = process.versions.node.split(".")
  * event loop's delay is `heartbeat_mesh_event_loop_lag_seconds` (http/metrics.ts).
  */
 export const processMetrics = Effect.gen(function*() {
-  const cpu = () => process.cpuUsage()
+  // One reading per scrape for the three CPU series: read apart, the series read between them
+  // (more of them with every feature) let the total drift from user + system.
+  let cpuReading = { atMs: Number.NEGATIVE_INFINITY, usage: process.cpuUsage() }
+  const cpu = () => {
+    const nowMs = performance.now()
+    if (nowMs - cpuReading.atMs > 100) cpuReading = { atMs: nowMs, usage: process.cpuUsage() }
+    return cpuReading.usage
+  }
   yield* liveCounter("process_cpu_user_seconds_total", "User CPU time spent, in seconds", () => cpu().user / 1e6)
   yield* liveCounter("process_cpu_system_seconds_total", "System CPU time spent, in seconds", () => cpu().system / 1e6)
   yield* liveCounter("process_cpu_seconds_total", "User and system CPU time spent, in seconds", () => {
