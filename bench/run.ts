@@ -34,10 +34,10 @@ const scaleSizes = quick ? [] : [10_000, 100_000, 1_000_000]
 const scaleInProcess = scaleSizes.map((size) => run("scale.ts", [String(size)], ["--expose-gc", "--max-old-space-size=8192"]))
 // The real daemon after traffic and after a restart. A full run: 100k with heartbeat files on (the
 // default) and off, 1M with files off (creating 2M files, ~130 us each here, alone takes longer
-// than the rest of the run). A quick one: 100k, files off, one heartbeat per resource, no restart.
+// than the rest of the run); files on is paced at the target's rate, 100k once a minute (1,667/s). A quick one: 100k, files off, one heartbeat per resource, no restart.
 const daemonRuns = quick
   ? [[100_000, "off", "--settle", "2000", "--restart", "off", "--passes", "1"]]
-  : [[100_000, "on"], [100_000, "off"], [1_000_000, "off"]]
+  : [[100_000, "on", "--rate", "1667"], [100_000, "off"], [1_000_000, "off"]]
 const daemon = daemonRuns.map(([size, files, ...rest]) => run("daemonScale.ts", [String(size), "--files", String(files), ...rest.map(String)]))
 // The benchmarks' JSON, loosely typed: each script prints its own fields.
 type Row = Record<string, any>
